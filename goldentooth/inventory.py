@@ -80,8 +80,12 @@ def build_cluster(
     group_data: Mapping[str, Mapping[str, Any]],
     source: str,
     extra_host_data: Mapping[str, Mapping[str, Any]] | None = None,
+    secrets: Mapping[str, Any] | None = None,
 ) -> Cluster:
-    """The Cluster for a list of nodes and groups, data merged, not yet validated."""
+    """The Cluster for a list of nodes and groups, data merged, not yet validated.
+
+    Secrets join the cluster-wide settings only, never any host's data (which pyinfra may print).
+    """
     groups = derive_groups(declared_groups)
     hosts: dict[str, Host] = {}
     for node in nodes:
@@ -89,7 +93,7 @@ def build_cluster(
         own.update((extra_host_data or {}).get(node.name, {}))
         member_of, merged = merge_host_data(node.name, own, groups, group_data)
         hosts.setdefault(node.name, Host(node.name, member_of, merged, own))
-    settings = dict(group_data.get("all", {}))
+    settings = {**group_data.get("all", {}), **(secrets or {})}
     return Cluster(hosts=hosts, groups=groups, settings=settings, source=source)
 
 
@@ -111,8 +115,7 @@ def publish(
     """Validate an inventory and return its groups for pyinfra; raise InvalidInventory if it breaks a rule."""
     source = Path(inventory_file)
     group_data = load_group_data(group_data_dir or source.resolve().parent / "group_data")
-    group_data.setdefault("all", {}).update(load_secrets())
-    cluster = build_cluster(nodes, declared_groups, group_data, source.name, extra_host_data)
+    cluster = build_cluster(nodes, declared_groups, group_data, source.name, extra_host_data, load_secrets())
     raw_names = [node.name for node in nodes]
     violations = validate(cluster, raw_names, declared_groups, group_data)
     if violations:

@@ -65,14 +65,22 @@ def cli(ctx: click.Context, inventory: str) -> None:
     ctx.obj = Context(inventory)
 
 
-def main() -> None:
-    """Console-script entry point."""
+OPTIONAL_COMMANDS = ("lab", "health", "kubeadm", "sshca", "gpu")
+
+
+def load_commands() -> click.Group:
+    """Import every command module so that it registers on `cli`; return the group."""
     from . import hosts, run  # noqa: F401  (commands register themselves on `cli`)
 
-    for optional in ("lab", "health"):
+    for optional in OPTIONAL_COMMANDS:
         try:
             __import__(f"{__name__}.{optional}")
         except ModuleNotFoundError as error:
             if error.name != f"{__name__}.{optional}":
                 raise
-    cli()
+    return cli
+
+
+def main() -> None:
+    """Console-script entry point."""
+    load_commands()()

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import ast
 import runpy
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +97,13 @@ def build_cluster(
     return Cluster(hosts=hosts, groups=groups, settings=settings, source=source)
 
 
+def restrict(cluster: Cluster, names: Collection[str]) -> Cluster:
+    """The same cluster with only the named hosts (groups keep their members among them)."""
+    hosts = {name: host for name, host in cluster.hosts.items() if name in names}
+    groups = {group: tuple(member for member in members if member in hosts) for group, members in cluster.groups.items()}
+    return replace(cluster, hosts=hosts, groups=groups)
+
+
 def pyinfra_groups(cluster: Cluster) -> dict[str, list[tuple[str, dict[str, Any]]]]:
     """The group lists pyinfra reads: every group as [(host, host data)], declared and derived."""
     return {
@@ -111,15 +118,25 @@ def publish(
     inventory_file: str,
     extra_host_data: Mapping[str, Mapping[str, Any]] | None = None,
     group_data_dir: Path | None = None,
+    secrets_file: Path | None = None,
+    only_hosts: Collection[str] | None = None,
 ) -> dict[str, Any]:
-    """Validate an inventory and return its groups for pyinfra; raise InvalidInventory if it breaks a rule."""
+    """Validate an inventory and return its groups for pyinfra; raise InvalidInventory if it breaks a rule.
+
+    `secrets_file` replaces the operator's secret file (the lab keeps its own); `only_hosts`
+    publishes just those hosts (a lab running part of the cluster) after the whole inventory
+    was validated.
+    """
     source = Path(inventory_file)
     group_data = load_group_data(group_data_dir or source.resolve().parent / "group_data")
-    cluster = build_cluster(nodes, declared_groups, group_data, source.name, extra_host_data, load_secrets())
+    cluster = build_cluster(nodes, declared_groups, group_data, source.name, extra_host_data,
+                            load_secrets(secrets_file))
     raw_names = [node.name for node in nodes]
     violations = validate(cluster, raw_names, declared_groups, group_data)
     if violations:
         raise InvalidInventory(source.name, violations)
+    if only_hosts is not None:
+        cluster = restrict(cluster, only_hosts)
     global _current
     _current = cluster
     published: dict[str, Any] = dict(pyinfra_groups(cluster))

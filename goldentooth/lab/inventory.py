@@ -1,0 +1,161 @@
+"""The lab inventory: the real inventory's hosts, groups and data, connected to the lab instead.
+
+`lab up` writes `<state dir>/inventory.py`: a plain goldentooth inventory holding a copy of the
+base inventory's nodes and declared groups, which calls `lab_publish`. That overlays LAB_DATA on
+every host (how to connect, `lab: True`, where apt fetches from) and loads the lab's own secret
+file. Only the hosts the lab booted are published; the whole inventory is still validated.
+"""
+
+from __future__ import annotations
+
+import os
+import pprint
+import runpy
+import secrets
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..errors import GoldentoothError, InvalidInventory
+from ..inventory import CLUSTER_KEY, Node, publish
+from ..model import DERIVED_GROUPS, Cluster
+from ..secrets import ENV_VAR, write_secrets
+from .errors import LabError
+
+#: Per-host data every lab host gets on top of its inventory data. `{state_dir}`, `{repo_url}` and
+#: `{arch}` are filled in when the lab inventory loads. Extend additively (one key per need).
+LAB_DATA: dict[str, Any] = {
+    "lab": True,
+    "ssh_config_file": "{state_dir}/ssh_config",
+    "ssh_known_hosts_file": "{state_dir}/known_hosts",
+    "ssh_strict_host_key_checking": "yes",
+    "expected_arch": "{arch}",
+    "expected_os": "debian 12",
+    # The lab repository mirrors the upstream layouts below its root (goldentooth/lab/repo.py).
+    "debian_apt_url": "{repo_url}/debian",
+    "kubernetes_apt_base": "{repo_url}/kubernetes/core:/stable:",
+    "docker_apt_url": "{repo_url}/docker/linux/debian",
+    "docker_apt_key_url": "{repo_url}/docker/linux/debian/gpg",
+    "nvidia_container_toolkit_apt_url": "{repo_url}/nvidia-container-toolkit/libnvidia-container/stable/deb",
+    "nvidia_container_toolkit_apt_key_url": "{repo_url}/nvidia-container-toolkit/libnvidia-container/gpgkey",
+    # Docker's containerd.io is not served here; Debian's own containerd is (lab.md).
+    "containerd_package": "containerd",
+    "containerd_package_version": "1.6.20~ds1-1+deb12u3",
+}
+
+#: Secrets the lab generates for itself (never the operator's real ones).
+LAB_SECRETS = ("haproxy_stats_password",)
+
+
+def _fill(value: Any, values: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+        return value.format_map(values)
+    if isinstance(value, dict):
+        return {key: _fill(item, values) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_fill(item, values) for item in value]
+    return value
+
+
+def lab_data(state_dir: str, repo_url: str, arch: str) -> dict[str, Any]:
+    """LAB_DATA with its placeholders filled in."""
+    return _fill(LAB_DATA, {"state_dir": state_dir, "repo_url": repo_url, "arch": arch})
+
+
+def lab_publish(nodes: list[Node], groups: Mapping[str, list[str]], inventory_file: str, *, group_data_dir: str,
+                booted: Sequence[str], repo_url: str, arch: str) -> dict[str, Any]:
+    """What a lab inventory file publishes: the base inventory with LAB_DATA on every host."""
+    state_dir = Path(inventory_file).resolve().parent
+    overlay = lab_data(str(state_dir), repo_url, arch)
+    return publish(
+        nodes, groups, inventory_file,
+        extra_host_data={node.name: overlay for node in nodes},
+        group_data_dir=Path(group_data_dir),
+        secrets_file=state_dir / "secrets.yaml",
+        only_hosts=booted,
+    )
+
+
+def ensure_lab_secrets(path: Path) -> None:
+    """Generate the lab's secret file once (random values, mode 0600)."""
+    if not path.exists():
+        write_secrets(path, {key: secrets.token_urlsafe(24) for key in LAB_SECRETS})
+
+
+@contextmanager
+def _secrets_from(path: Path) -> Iterator[None]:
+    previous = os.environ.get(ENV_VAR)
+    os.environ[ENV_VAR] = str(path)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(ENV_VAR, None)
+        else:
+            os.environ[ENV_VAR] = previous
+
+
+def load_base(inventory: Path, secrets_file: Path) -> Cluster:
+    """Load the base inventory with the lab's secrets (the operator's are not needed for a lab)."""
+    with _secrets_from(secrets_file):
+        try:
+            namespace = runpy.run_path(str(inventory))
+        except InvalidInventory as error:
+            raise LabError(error.render()) from None
+    cluster = namespace.get(CLUSTER_KEY)
+    if not isinstance(cluster, Cluster):
+        raise LabError(f"{inventory} is not a goldentooth inventory (it never calls publish())")
+    return cluster
+
+
+def base_nodes(cluster: Cluster) -> list[Node]:
+    """The inventory's nodes as written (own host data only, not group data)."""
+    nodes = []
+    for host in cluster.hosts.values():
+        data = dict(host.host_data)
+        address, hardware, mac = data.pop("ipv4_address"), data.pop("hardware"), data.pop("mac_address", None)
+        nodes.append(Node(host.name, address, hardware, mac_address=mac, data=data))
+    return nodes
+
+
+def declared_groups(cluster: Cluster) -> dict[str, list[str]]:
+    return {name: list(members) for name, members in cluster.groups.items() if name not in DERIVED_GROUPS}
+
+
+def render(lab: str, base: Path, cluster: Cluster, booted: Sequence[str], repo_url: str, arch: str) -> str:
+    """The text of a lab inventory file."""
+    nodes = ",\n".join(
+        f"    Node({node.name!r}, {node.ipv4_address!r}, {node.hardware!r}, mac_address={node.mac_address!r},"
+        f" data={pprint.pformat(dict(node.data), width=100, sort_dicts=True)})"
+        for node in base_nodes(cluster)
+    )
+    return (
+        f'"""Inventory of lab {lab}: the hosts, groups and data of {base}, reached in the lab.\n\n'
+        "Written by `goldentooth lab up` and removed by `goldentooth lab down`; do not edit. Host data\n"
+        "gets goldentooth.lab.inventory.LAB_DATA on top; only the booted hosts are published.\n"
+        '"""\n\n'
+        "from goldentooth.inventory import Node\n"
+        "from goldentooth.lab.inventory import lab_publish\n\n"
+        f"_NODES = [\n{nodes},\n]\n\n"
+        f"_GROUPS = {pprint.pformat(declared_groups(cluster), width=100, sort_dicts=False)}\n\n"
+        "globals().update(lab_publish(\n"
+        "    _NODES, _GROUPS, __file__,\n"
+        f"    group_data_dir={str(base.resolve().parent / 'group_data')!r},\n"
+        f"    booted={list(booted)!r},\n"
+        f"    repo_url={repo_url!r},\n"
+        f"    arch={arch!r},\n"
+        "))\n"
+    )
+
+
+def write_lab_inventory(path: Path, text: str) -> Cluster:
+    """Write the lab inventory and load it back (it must validate before any node boots)."""
+    path.write_text(text, encoding="utf-8")
+    try:
+        namespace = runpy.run_path(str(path))
+    except InvalidInventory as error:
+        raise LabError(error.render()) from None
+    except GoldentoothError as error:
+        raise LabError(f"the lab inventory {path} does not load: {error}") from None
+    return namespace[CLUSTER_KEY]

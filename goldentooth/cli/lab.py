@@ -102,7 +102,13 @@ def ssh(name: str, command: tuple[str, ...]) -> None:
 @lab.command(name="prerequisites")
 @click.option("--install", is_flag=True, help="apt-get install what is missing.")
 def prerequisites_command(install: bool) -> None:
-    """Check (or --install) the Debian packages the lab needs on this machine."""
+    """Check (or --install) the Debian packages the lab needs on this machine.
+
+    --install also raises the kernel's inotify limits the nodes need (as `lab up` does).
+    """
+    if install:
+        _reporting(prerequisites.require_root_linux)
+        prerequisites.raise_kernel_limits(_echo)
     absent = prerequisites.missing()
     for package, command in prerequisites.PACKAGES.items():
         click.echo(f"  {package:<18} ({command}): {'missing' if package in absent else 'ok'}")
@@ -112,7 +118,6 @@ def prerequisites_command(install: bool) -> None:
     if not install:
         click.echo(f"missing: {' '.join(absent)}; run `goldentooth lab prerequisites --install`", err=True)
         sys.exit(EXIT_FAILED)
-    _reporting(prerequisites.require_root_linux)
     _reporting(lambda: prerequisites.install(absent, _echo))
     still = prerequisites.missing()
     if still:

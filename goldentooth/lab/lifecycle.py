@@ -20,7 +20,7 @@ from .command import run
 from .errors import LabError
 from .image import CACHE_DIR, controller_arch, ensure_image
 from .inventory import ensure_lab_secrets, load_base, render, write_lab_inventory
-from .prerequisites import PACKAGES, RUNTIME, require_root_linux, require_tools
+from .prerequisites import PACKAGES, RUNTIME, raise_kernel_limits, require_root_linux, require_tools
 from .state import Lab, LabState, NodeRecord
 from ..model import Cluster, Host
 
@@ -54,6 +54,7 @@ def up(lab: Lab, inventory: Path, echo: Echo, hosts: str | None = None, groups: 
     """Boot the selected inventory hosts as lab nodes (or report that the lab is already up)."""
     require_root_linux()
     require_tools(RUNTIME if no_repo or repo_tree else PACKAGES)
+    raise_kernel_limits(echo)
     with lab.locked():
         started = time.monotonic()
         sshconfig.ensure_operator_key(lab.key)
@@ -74,7 +75,8 @@ def up(lab: Lab, inventory: Path, echo: Echo, hosts: str | None = None, groups: 
         arch = controller_arch()
         gateway, cidr = str(base.settings["gateway"]), str(base.settings["host_network_cidr"])
         repo_url = repository.url(gateway)
-        write_lab_inventory(lab.inventory, render(lab.name, inventory, base, names, repo_url, arch))
+        lab_cluster = write_lab_inventory(lab.inventory, render(lab.name, inventory, base, names, repo_url, arch))
+        selected = [lab_cluster.hosts[name] for name in names]
         image_root = ensure_image(echo, arch)
         tree = None if no_repo else (repo_tree or repository.build(CACHE_DIR, arch, echo))
         if tree is not None:

@@ -6,6 +6,7 @@ import os
 import platform
 import shutil
 import subprocess
+from pathlib import Path
 
 from .errors import LabError
 
@@ -25,6 +26,12 @@ REPOSITORY: dict[str, str] = {
     "gnupg": "gpg",
 }
 PACKAGES: dict[str, str] = {**RUNTIME, **REPOSITORY}
+#: Kernel limits every node's systemd draws on (each one holds several inotify instances); the
+#: defaults (128 instances per user) run out after a dozen nodes across all labs on the machine.
+KERNEL_MINIMUMS: dict[str, int] = {
+    "fs/inotify/max_user_instances": 8192,
+    "fs/inotify/max_user_watches": 524288,
+}
 
 
 def missing(packages: dict[str, str] = PACKAGES) -> list[str]:
@@ -60,3 +67,13 @@ def require_tools(packages: dict[str, str] = RUNTIME) -> None:
             f"missing {commands} (Debian packages: {' '.join(absent)}); install them with "
             f"`apt-get install {' '.join(absent)}` or run `goldentooth lab prerequisites --install`"
         )
+
+
+def raise_kernel_limits(echo) -> None:
+    """Raise the kernel limits below KERNEL_MINIMUMS (never lowers one), saying what changes."""
+    for key, minimum in KERNEL_MINIMUMS.items():
+        path = Path("/proc/sys") / key
+        current = int(path.read_text().strip())
+        if current < minimum:
+            echo(f"raising {key.replace('/', '.')} from {current} to {minimum} (nodes run systemd)")
+            path.write_text(f"{minimum}\n")

@@ -1,0 +1,84 @@
+"""A lab of three nodes shared by the lab tests: booted once through the CLI, removed at the end.
+
+The lab gets its own state directory and name, so it never meets a lab the developer has up in
+the same checkout. It serves a small repository tree, so the gateway's HTTP server is exercised.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from goldentooth import PROJECT_ROOT
+
+NODES = ("allyrion", "bettley", "cargyll")
+MARKER = "served from the lab gateway\n"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    reason = None
+    if platform.system() != "Linux":
+        reason = "lab tests need Linux (network namespaces, systemd-nspawn)"
+    elif os.geteuid() != 0:
+        reason = "lab tests need root (network namespaces, mounts, systemd-nspawn)"
+    here = Path(__file__).parent
+    for item in (item for item in items if item.path.is_relative_to(here)):
+        item.add_marker(pytest.mark.lab)
+        if reason:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@dataclass(frozen=True)
+class LabRun:
+    """A lab's state directory and environment, and a way to run `goldentooth` against it."""
+
+    dir: Path
+    env: dict[str, str]
+
+    @property
+    def name(self) -> str:
+        return self.env["GOLDENTOOTH_LAB_NAME"]
+
+    @property
+    def ssh_config(self) -> Path:
+        return self.dir / "ssh_config"
+
+    @property
+    def inventory(self) -> Path:
+        return self.dir / "inventory.py"
+
+    def goldentooth(self, *args: str) -> subprocess.CompletedProcess[str]:
+        command = [str(Path(sys.executable).with_name("goldentooth")), "-i", str(PROJECT_ROOT / "inventory.py"), *args]
+        return subprocess.run(command, env=self.env, capture_output=True, text=True, check=False, cwd=PROJECT_ROOT)
+
+
+def make_lab(directory: Path, name: str) -> LabRun:
+    env = {**os.environ, "GOLDENTOOTH_LAB_DIR": str(directory), "GOLDENTOOTH_LAB_NAME": name}
+    return LabRun(directory, env)
+
+
+@pytest.fixture(scope="session")
+def repo_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tree = tmp_path_factory.mktemp("repository")
+    (tree / "lab-archive-key.asc").write_text("lab key placeholder for the runtime tests\n")
+    (tree / "marker.txt").write_text(MARKER)
+    return tree
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory, repo_tree: Path) -> Iterator[LabRun]:
+    run = make_lab(tmp_path_factory.mktemp("lab"), f"t{os.getpid() % 100000}")
+    result = run.goldentooth("lab", "up", "--hosts", ",".join(NODES), "--repo", str(repo_tree))
+    try:
+        assert result.returncode == 0, result.stderr
+        yield run
+    finally:
+        down = run.goldentooth("lab", "down")
+        assert down.returncode == 0, down.stderr

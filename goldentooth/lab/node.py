@@ -87,22 +87,33 @@ def boot(record: NodeRecord, root: Path, log_path: Path) -> Process:
     return Process.of(process.pid)
 
 
-def _children(pid: int) -> list[int]:
+def container_init(nspawn_pid: int) -> int:
+    """PID of the node's systemd: the child of nspawn living in a new PID namespace (0 until it exists).
+
+    nspawn first forks a helper in its own PID namespace, which then starts the real init; the
+    helper is not the node and soon exits.
+    """
     try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text(encoding="utf-8")
+        children = Path(f"/proc/{nspawn_pid}/task/{nspawn_pid}/children").read_text(encoding="utf-8").split()
+        own = os.stat(f"/proc/{nspawn_pid}/ns/pid").st_ino
     except OSError:
-        return []
-    return [int(child) for child in text.split()]
+        return 0
+    for child in children:
+        try:
+            if os.stat(f"/proc/{child}/ns/pid").st_ino != own:
+                return int(child)
+        except OSError:
+            continue
+    return 0
 
 
 def wait_ready(record: NodeRecord, log_path: Path, deadline: float) -> int:
     """Wait until the node's systemd reports a finished boot; return the PID of its init."""
     assert record.nspawn is not None
-    init_pid = 0
     while time.monotonic() < deadline:
         if not record.nspawn.alive():
             raise LabError(f"node {record.name} exited during boot; console log {log_path}:\n{_tail(log_path)}")
-        init_pid = init_pid or next(iter(_children(record.nspawn.pid)), 0)
+        init_pid = container_init(record.nspawn.pid)
         if init_pid:
             left = max(1, int(deadline - time.monotonic()))
             result = run(["timeout", str(left), "nsenter", "-t", str(init_pid), "-a",
@@ -111,18 +122,24 @@ def wait_ready(record: NodeRecord, log_path: Path, deadline: float) -> int:
             if status == "running":
                 return init_pid
             if status == "degraded":
-                failed = run(["nsenter", "-t", str(init_pid), "-a", "systemctl", "--failed", "--no-legend",
-                              "--plain"], check=False).stdout.strip()
-                raise LabError(f"node {record.name} booted degraded; failed units:\n{failed}")
+                raise LabError(f"node {record.name} booted degraded:\n{_failed_units(init_pid)}")
         time.sleep(0.2)
     raise LabError(f"node {record.name} did not finish booting in {READY_TIMEOUT:.0f}s; console log {log_path}")
+
+
+def _failed_units(init_pid: int) -> str:
+    """`systemctl status` of the node's failed units (with their last log lines)."""
+    enter = ["nsenter", "-t", str(init_pid), "-a", "systemctl"]
+    listing = run([*enter, "--failed", "--no-legend", "--plain"], check=False).stdout
+    units = [line.split()[0] for line in listing.splitlines() if line.strip()]
+    return run([*enter, "status", "--no-pager", "--lines=8", *units], check=False).stdout.strip()
 
 
 def system_state(record: NodeRecord) -> str:
     """`systemctl is-system-running` inside the node, or why it cannot be asked."""
     if record.nspawn is None or not record.nspawn.alive():
         return "stopped"
-    pid = record.init_pid or next(iter(_children(record.nspawn.pid)), 0)
+    pid = container_init(record.nspawn.pid)
     if not pid:
         return "starting"
     result = run(["nsenter", "-t", str(pid), "-a", "systemctl", "is-system-running"], check=False)

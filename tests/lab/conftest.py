@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,13 +75,24 @@ def repo_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tree
 
 
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory: pytest.TempPathFactory, repo_tree: Path) -> Iterator[LabRun]:
-    run = make_lab(tmp_path_factory.mktemp("lab"), f"t{os.getpid() % 100000}")
-    result = run.goldentooth("lab", "up", "--hosts", ",".join(NODES), "--repo", str(repo_tree))
+@contextmanager
+def lab_directory(tag: str) -> Iterator[tuple[Path, str]]:
+    """A fresh state directory and lab name, outside pytest's temporary tree (which other runs prune)."""
+    directory = Path(tempfile.mkdtemp(prefix=f"goldentooth-lab-{tag}-", dir="/var/tmp"))
     try:
-        assert result.returncode == 0, result.stderr
-        yield run
+        yield directory, f"t{tag}{os.getpid() % 100000}"
     finally:
-        down = run.goldentooth("lab", "down")
-        assert down.returncode == 0, down.stderr
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def lab(repo_tree: Path) -> Iterator[LabRun]:
+    with lab_directory("s") as (directory, name):
+        run = make_lab(directory, name)
+        result = run.goldentooth("lab", "up", "--hosts", ",".join(NODES), "--repo", str(repo_tree))
+        try:
+            assert result.returncode == 0, result.stderr
+            yield run
+        finally:
+            down = run.goldentooth("lab", "down")
+            assert down.returncode == 0, down.stderr

@@ -1,0 +1,92 @@
+"""The lab's checks and its inventory, without booting anything (no root needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from goldentooth import PROJECT_ROOT
+from goldentooth.lab import inventory as lab_inventory
+from goldentooth.lab import prerequisites
+from goldentooth.lab.errors import LabError
+from goldentooth.lab.lifecycle import select_hosts
+from goldentooth.lab.network import fabric_port
+from goldentooth.lab.state import LabState, NodeRecord, Process, lab_name
+
+BASE = PROJECT_ROOT / "inventory.py"
+
+
+@pytest.fixture
+def secrets_file(tmp_path: Path) -> Path:
+    path = tmp_path / "secrets.yaml"
+    lab_inventory.ensure_lab_secrets(path)
+    return path
+
+
+def test_not_root_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(prerequisites.platform, "system", lambda: "Linux")
+    monkeypatch.setattr(prerequisites.os, "geteuid", lambda: 1000)
+    with pytest.raises(LabError, match="needs root"):
+        prerequisites.require_root_linux()
+
+
+def test_missing_tools_name_the_packages_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(prerequisites.shutil, "which",
+                        lambda command, path=None: None if command in ("debootstrap", "systemd-nspawn") else "/bin/x")
+    with pytest.raises(LabError) as error:
+        prerequisites.require_tools()
+    message = str(error.value)
+    assert "debootstrap systemd-container" in message
+    assert "goldentooth lab prerequisites --install" in message
+
+
+def test_unknown_host_or_group_is_a_clear_error(secrets_file: Path) -> None:
+    cluster = lab_inventory.load_base(BASE, secrets_file)
+    with pytest.raises(LabError, match="'nosuch' is not a host of"):
+        select_hosts(cluster, BASE, "bettley,nosuch", None)
+    with pytest.raises(LabError, match="'workers' is not a group of"):
+        select_hosts(cluster, BASE, None, "workers")
+    chosen = select_hosts(cluster, BASE, "allyrion", "k8s_control_plane")
+    assert [host.name for host in chosen] == ["allyrion", "bettley", "cargyll", "dalt"]
+
+
+def test_lab_inventory_keeps_hosts_groups_and_data_and_overlays_lab_data(tmp_path: Path, secrets_file: Path) -> None:
+    cluster = lab_inventory.load_base(BASE, secrets_file)
+    text = lab_inventory.render("unit", BASE, cluster, ["allyrion", "velaryon"], "http://10.4.0.1", "amd64")
+    lab = lab_inventory.write_lab_inventory(tmp_path / "inventory.py", text)
+    assert list(lab.hosts) == ["allyrion", "velaryon"]
+    assert lab.groups["gpu"] == ("velaryon",) and lab.groups["k8s_control_plane"] == ()
+    velaryon = lab.host("velaryon")
+    assert velaryon.get("node_taints") == cluster.host("velaryon").get("node_taints")
+    assert velaryon.get("mac_address") == "2c:f0:5d:0f:ff:39"
+    assert velaryon.get("expected_os") == "debian 12" and velaryon.expected_arch == "amd64"
+    assert velaryon.get("lab") is True
+    assert velaryon.get("ssh_config_file") == str(tmp_path / "ssh_config")
+    assert velaryon.get("debian_apt_url") == "http://10.4.0.1/debian"
+    assert velaryon.kubernetes_apt_repo_url == "http://10.4.0.1/kubernetes/core:/stable:/v1.32/deb/"
+    assert lab.settings["haproxy_stats_password"] == cluster.settings["haproxy_stats_password"]
+
+
+def test_lab_secrets_are_private_and_stable(secrets_file: Path) -> None:
+    first = secrets_file.read_text()
+    lab_inventory.ensure_lab_secrets(secrets_file)
+    assert secrets_file.read_text() == first
+    assert secrets_file.stat().st_mode & 0o077 == 0
+
+
+def test_lab_names_and_interface_names_fit_the_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GOLDENTOOTH_LAB_NAME", raising=False)
+    name = lab_name(Path("/work/a-very-long-worktree-name/.lab"))
+    assert name.startswith("a-very-long") and len(name) <= 16
+    assert lab_name(Path("/x/.lab")) != lab_name(Path("/y/.lab"))
+    assert len(fabric_port(12, "a-host-name-of-many-characters")) <= 15
+    monkeypatch.setenv("GOLDENTOOTH_LAB_NAME", "Bad Name")
+    with pytest.raises(LabError, match="GOLDENTOOTH_LAB_NAME"):
+        lab_name(Path("/x/.lab"))
+
+
+def test_state_round_trips_through_json() -> None:
+    state = LabState(name="t", hosts=["a"], httpd=Process(10, "99"),
+                     nodes={"a": NodeRecord("a", "10.4.0.10", "gt-t-a", "/m", Process(11, "100"), 12)})
+    assert LabState.from_json(state.to_json()) == state

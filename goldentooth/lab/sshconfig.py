@@ -8,6 +8,7 @@ ones the lab generated for each node, so StrictHostKeyChecking stays on.
 from __future__ import annotations
 
 import shlex
+import shutil
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -28,7 +29,8 @@ def ensure_operator_key(key: Path) -> str:
 
 def proxy_command(fabric: str) -> str:
     """nsenter into the fabric namespace and relay stdin/stdout to %h:%p."""
-    argv = ["nsenter", f"--net={netns_path(fabric)}", sys.executable, "-I", "-S", str(RELAY), "%h", "%p"]
+    nsenter = shutil.which("nsenter") or "nsenter"
+    argv = [nsenter, f"--net={netns_path(fabric)}", sys.executable, "-I", "-S", str(RELAY), "%h", "%p"]
     return " ".join(shlex.quote(part) if "%" not in part else part for part in argv)
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import network, node, repository, sshconfig
+from . import cgroup, network, node, repository, sshconfig
 from .command import run
 from .errors import LabError
 from .image import CACHE_DIR, controller_arch, ensure_image
@@ -69,34 +69,46 @@ def up(lab: Lab, inventory: Path, echo: Echo, hosts: str | None = None, groups: 
                 return existing
             raise LabError(f"lab {lab.name} is up with other hosts ({', '.join(existing.hosts)}): "
                            "run `goldentooth lab down` first")
-        if existing is not None or network.namespaces(lab.prefix):
+        if existing is not None or network.namespaces(lab.prefix) or node.mounts_under(lab.dir):
             echo(f"lab {lab.name} was left half up: removing what is left of it first")
             teardown(lab, existing, echo)
-        arch = controller_arch()
-        gateway, cidr = str(base.settings["gateway"]), str(base.settings["host_network_cidr"])
-        repo_url = repository.url(gateway)
-        lab_cluster = write_lab_inventory(lab.inventory, render(lab.name, inventory, base, names, repo_url, arch))
-        selected = [lab_cluster.hosts[name] for name in names]
-        image_root = ensure_image(echo, arch)
-        tree = None if no_repo else (repo_tree or repository.build(CACHE_DIR, arch, echo))
-        if tree is not None:
-            repository.check_tree(tree)
-        state = LabState(
-            name=lab.name, inventory=str(inventory), hosts=names, cidr=cidr, gateway=gateway, image=str(image_root),
-            fabric=f"{lab.prefix}-fabric", repository=str(tree or ""),
-            nodes={host.name: NodeRecord(host.name, host.address, f"{lab.prefix}-{host.name}",
-                                         str(lab.nodes_dir / host.name / "root")) for host in selected},
-        )
-        lab.save(state)
         try:
-            _bring_up(lab, state, selected, tree, echo)
+            state = _prepare_and_boot(lab, inventory, base, selected, repo_tree, no_repo, echo)
         except BaseException:
-            echo("lab up failed: removing everything it started")
-            teardown(lab, lab.load(), echo)
+            if lab.load() is not None:
+                echo("lab up failed: removing everything it started")
+            try:
+                teardown(lab, lab.load(), echo)
+            except LabError as problem:
+                echo(f"and the clean-up failed too: {problem}")
             raise
         echo(f"lab {lab.name}: {len(names)} node(s) up in {time.monotonic() - started:.1f}s; "
              f"inventory {lab.inventory}, ssh config {lab.ssh_config}")
         return state
+
+
+def _prepare_and_boot(lab: Lab, inventory: Path, base: Cluster, hosts: Sequence[Host], repo_tree: Path | None,
+                      no_repo: bool, echo: Echo) -> LabState:
+    """Write and validate the lab inventory, get the image and repository, then boot (all or nothing)."""
+    arch = controller_arch()
+    gateway, cidr = str(base.settings["gateway"]), str(base.settings["host_network_cidr"])
+    names = [host.name for host in hosts]
+    lab_cluster = write_lab_inventory(lab.inventory, render(lab.name, inventory, base, names,
+                                                            repository.url(gateway), arch))
+    selected = [lab_cluster.hosts[name] for name in names]
+    image_root = ensure_image(echo, arch)
+    tree = None if no_repo else (repo_tree or repository.build(CACHE_DIR, arch, echo))
+    if tree is not None:
+        repository.check_tree(tree)
+    state = LabState(
+        name=lab.name, inventory=str(inventory), hosts=names, cidr=cidr, gateway=gateway, image=str(image_root),
+        fabric=f"{lab.prefix}-fabric", repository=str(tree or ""),
+        nodes={host.name: NodeRecord(host.name, host.address, f"{lab.prefix}-{host.name}",
+                                     str(lab.nodes_dir / host.name / "root")) for host in selected},
+    )
+    lab.save(state)
+    _bring_up(lab, state, selected, tree, echo)
+    return state
 
 
 def _bring_up(lab: Lab, state: LabState, hosts: Sequence[Host], tree: Path | None, echo: Echo) -> None:
@@ -117,7 +129,8 @@ def _bring_up(lab: Lab, state: LabState, hosts: Sequence[Host], tree: Path | Non
                                   state.cidr, state.gateway)
         root = node.mount_overlay(Path(state.image), Path(record.mounted).parent)
         host_keys[host.name] = node.write_identity(root, identity_for(host))
-        record.nspawn = node.boot(record, root, lab.logs_dir / f"{host.name}.console.log")
+        record.nspawn = node.boot(record, root, lab.logs_dir / f"{host.name}.console.log",
+                                  cgroup.node_cgroups(lab.name, host.name))
 
     try:
         _parallel(start, list(enumerate(hosts)))
@@ -129,16 +142,20 @@ def _bring_up(lab: Lab, state: LabState, hosts: Sequence[Host], tree: Path | Non
         record = state.nodes[host.name]
         record.init_pid = node.wait_ready(record, lab.logs_dir / f"{host.name}.console.log", deadline)
 
+    echo(f"waiting for {len(hosts)} node(s) to finish booting")
     try:
         _parallel(ready, list(hosts))
     finally:
         lab.save(state)
+    echo("all nodes running")
     aliases = {host.name: [host.name, host.address, host.fqdn] for host in hosts}
     sshconfig.write_known_hosts(lab.known_hosts, aliases, host_keys)
     sshconfig.write_ssh_config(lab.ssh_config, lab.name, state.fabric,
                                {host.name: (host.address, host.fqdn) for host in hosts},
                                lab.key, lab.known_hosts, lab.run_dir)
-    _parallel(lambda host: _probe_ssh(lab, host.name), list(hosts))
+    # Every node runs sshd (a failed ssh.service would have made its boot degraded); one real login
+    # proves the path all share: ProxyCommand into the fabric, operator key, known host keys.
+    _probe_ssh(lab, hosts[0].name)
     state.ready = True
     lab.save(state)
 
@@ -206,6 +223,7 @@ def teardown(lab: Lab, state: LabState | None, echo: Echo) -> None:
         network.delete_netns(namespace)
     for cidr in network.routes_held_by(lab.name):
         network.release_guard_route(cidr, lab.name)
+    cgroup.remove_lab_cgroups(lab.name)
     shutil.rmtree(lab.nodes_dir, ignore_errors=True)
     shutil.rmtree(lab.run_dir, ignore_errors=True)
     for path in (lab.ssh_config, lab.known_hosts, lab.inventory):
@@ -221,6 +239,7 @@ def leftovers(lab: Lab, state: LabState | None) -> list[str]:
     left = [f"namespace {name}" for name in network.namespaces(lab.prefix)]
     left += [f"mount {point}" for point in node.mounts_under(lab.dir)]
     left += [f"route {cidr} held" for cidr in network.routes_held_by(lab.name)]
+    left += [f"cgroup {tree}" for tree in cgroup.lab_cgroups(lab.name)]
     if state:
         processes = [record.nspawn for record in state.nodes.values()] + [state.httpd]
         left += [f"process {process.pid}" for process in processes if process is not None and process.alive()]

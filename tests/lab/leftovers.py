@@ -39,7 +39,11 @@ def route_holders(name: str) -> list[str]:
 
 
 def everything(name: str, directory: Path, *served: Path) -> list[str]:
-    left = namespaces(name) + mounts(directory) + processes(directory) + route_holders(name)
+    left = namespaces(name) + mounts(directory) + processes(directory) + route_holders(name) + cgroups(name)
     for tree in served:
         left += processes(tree)
     return left
+
+
+def cgroups(name: str) -> list[str]:
+    return [str(path) for path in Path("/sys/fs/cgroup").glob(f"**/goldentooth-lab/{name}")]

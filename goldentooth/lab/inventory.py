@@ -23,8 +23,8 @@ from ..model import DERIVED_GROUPS, Cluster
 from ..secrets import ENV_VAR, write_secrets
 from .errors import LabError
 
-#: Per-host data every lab host gets on top of its inventory data. `{state_dir}`, `{repo_url}` and
-#: `{arch}` are filled in when the lab inventory loads. Extend additively (one key per need).
+#: Per-host data every lab host gets on top of its inventory data. `{state_dir}`, `{repo_url}`,
+#: `{arch}` and `{versions[package]}` are filled in when the lab inventory loads. Extend additively.
 LAB_DATA: dict[str, Any] = {
     "lab": True,
     "ssh_config_file": "{state_dir}/ssh_config",
@@ -41,14 +41,18 @@ LAB_DATA: dict[str, Any] = {
     "nvidia_container_toolkit_apt_key_url": "{repo_url}/nvidia-container-toolkit/libnvidia-container/gpgkey",
     # Docker's containerd.io is not served here; Debian's own containerd is (lab.md).
     "containerd_package": "containerd",
-    "containerd_package_version": "1.6.20~ds1-1+deb12u3",
+    "containerd_package_version": "{versions[containerd]}",
 }
+
+#: Debian packages whose version the lab reads from its repository for LAB_DATA (`{versions[...]}`),
+#: with the version used when the lab runs without a repository.
+PINNED_DEBIAN_VERSIONS = {"containerd": "1.6.20~ds1-1+deb12u3"}
 
 #: Secrets the lab generates for itself (never the operator's real ones).
 LAB_SECRETS = ("haproxy_stats_password",)
 
 
-def _fill(value: Any, values: Mapping[str, str]) -> Any:
+def _fill(value: Any, values: Mapping[str, Any]) -> Any:
     if isinstance(value, str):
         return value.format_map(values)
     if isinstance(value, dict):
@@ -58,16 +62,16 @@ def _fill(value: Any, values: Mapping[str, str]) -> Any:
     return value
 
 
-def lab_data(state_dir: str, repo_url: str, arch: str) -> dict[str, Any]:
+def lab_data(state_dir: str, repo_url: str, arch: str, versions: Mapping[str, str]) -> dict[str, Any]:
     """LAB_DATA with its placeholders filled in."""
-    return _fill(LAB_DATA, {"state_dir": state_dir, "repo_url": repo_url, "arch": arch})
+    return _fill(LAB_DATA, {"state_dir": state_dir, "repo_url": repo_url, "arch": arch, "versions": versions})
 
 
 def lab_publish(nodes: list[Node], groups: Mapping[str, list[str]], inventory_file: str, *, group_data_dir: str,
-                booted: Sequence[str], repo_url: str, arch: str) -> dict[str, Any]:
+                booted: Sequence[str], repo_url: str, arch: str, versions: Mapping[str, str]) -> dict[str, Any]:
     """What a lab inventory file publishes: the base inventory with LAB_DATA on every host."""
     state_dir = Path(inventory_file).resolve().parent
-    overlay = lab_data(str(state_dir), repo_url, arch)
+    overlay = lab_data(str(state_dir), repo_url, arch, versions)
     return publish(
         nodes, groups, inventory_file,
         extra_host_data={node.name: overlay for node in nodes},
@@ -123,7 +127,8 @@ def declared_groups(cluster: Cluster) -> dict[str, list[str]]:
     return {name: list(members) for name, members in cluster.groups.items() if name not in DERIVED_GROUPS}
 
 
-def render(lab: str, base: Path, cluster: Cluster, booted: Sequence[str], repo_url: str, arch: str) -> str:
+def render(lab: str, base: Path, cluster: Cluster, booted: Sequence[str], repo_url: str, arch: str,
+           versions: Mapping[str, str]) -> str:
     """The text of a lab inventory file."""
     nodes = ",\n".join(
         f"    Node({node.name!r}, {node.ipv4_address!r}, {node.hardware!r}, mac_address={node.mac_address!r},"
@@ -145,6 +150,7 @@ def render(lab: str, base: Path, cluster: Cluster, booted: Sequence[str], repo_u
         f"    booted={list(booted)!r},\n"
         f"    repo_url={repo_url!r},\n"
         f"    arch={arch!r},\n"
+        f"    versions={dict(versions)!r},\n"
         "))\n"
     )
 

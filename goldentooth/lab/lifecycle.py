@@ -19,7 +19,7 @@ from . import cgroup, network, node, repository, sshconfig
 from .command import run
 from .errors import LabError
 from .image import CACHE_DIR, controller_arch, ensure_image
-from .inventory import ensure_lab_secrets, load_base, render, write_lab_inventory
+from .inventory import PINNED_DEBIAN_VERSIONS, ensure_lab_secrets, load_base, render, write_lab_inventory
 from .prerequisites import PACKAGES, RUNTIME, raise_kernel_limits, require_root_linux, require_tools
 from .state import Lab, LabState, NodeRecord
 from ..model import Cluster, Host
@@ -89,17 +89,18 @@ def up(lab: Lab, inventory: Path, echo: Echo, hosts: str | None = None, groups: 
 
 def _prepare_and_boot(lab: Lab, inventory: Path, base: Cluster, hosts: Sequence[Host], repo_tree: Path | None,
                       no_repo: bool, echo: Echo) -> LabState:
-    """Write and validate the lab inventory, get the image and repository, then boot (all or nothing)."""
+    """Get the image and repository, write and validate the lab inventory, then boot (all or nothing)."""
     arch = controller_arch()
     gateway, cidr = str(base.settings["gateway"]), str(base.settings["host_network_cidr"])
     names = [host.name for host in hosts]
-    lab_cluster = write_lab_inventory(lab.inventory, render(lab.name, inventory, base, names,
-                                                            repository.url(gateway), arch))
-    selected = [lab_cluster.hosts[name] for name in names]
     image_root = ensure_image(echo, arch)
     tree = None if no_repo else (repo_tree or repository.build(CACHE_DIR, arch, echo))
     if tree is not None:
         repository.check_tree(tree)
+    versions = repository.debian_versions(tree, arch, PINNED_DEBIAN_VERSIONS)
+    lab_cluster = write_lab_inventory(lab.inventory, render(lab.name, inventory, base, names,
+                                                            repository.url(gateway), arch, versions))
+    selected = [lab_cluster.hosts[name] for name in names]
     state = LabState(
         name=lab.name, inventory=str(inventory), hosts=names, cidr=cidr, gateway=gateway, image=str(image_root),
         fabric=f"{lab.prefix}-fabric", repository=str(tree or ""),

@@ -38,6 +38,19 @@ def check_tree(tree: Path) -> None:
         raise LabError(f"{tree} is not a lab repository tree (no {KEY_FILE} at its root)")
 
 
+def debian_versions(tree: Path | None, arch: str, fallback: dict[str, str]) -> dict[str, str]:
+    """Versions of packages in the tree's Debian index (deploys pin them); `fallback` without a tree."""
+    versions = dict(fallback)
+    index = tree / "debian" / "dists" / SUITE / "main" / f"binary-{arch}" / "Packages" if tree else None
+    if index is None or not index.is_file():
+        return versions
+    for stanza in index.read_text(encoding="utf-8").split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in stanza.splitlines() if ": " in line and not line[0].isspace())
+        if fields.get("Package") in versions:
+            versions[fields["Package"]] = fields["Version"]
+    return versions
+
+
 def url(gateway: str) -> str:
     return f"http://{gateway}" if PORT == 80 else f"http://{gateway}:{PORT}"
 

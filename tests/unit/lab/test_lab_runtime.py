@@ -8,7 +8,7 @@ import pytest
 
 from goldentooth import PROJECT_ROOT
 from goldentooth.lab import inventory as lab_inventory
-from goldentooth.lab import prerequisites
+from goldentooth.lab import prerequisites, repository
 from goldentooth.lab.errors import LabError
 from goldentooth.lab.lifecycle import select_hosts
 from goldentooth.lab.network import fabric_port
@@ -53,7 +53,8 @@ def test_unknown_host_or_group_is_a_clear_error(secrets_file: Path) -> None:
 
 def test_lab_inventory_keeps_hosts_groups_and_data_and_overlays_lab_data(tmp_path: Path, secrets_file: Path) -> None:
     cluster = lab_inventory.load_base(BASE, secrets_file)
-    text = lab_inventory.render("unit", BASE, cluster, ["allyrion", "velaryon"], "http://10.4.0.1", "amd64")
+    text = lab_inventory.render("unit", BASE, cluster, ["allyrion", "velaryon"], "http://10.4.0.1", "amd64",
+                                {"containerd": "1.6.20~ds1-1+deb12u9"})
     lab = lab_inventory.write_lab_inventory(tmp_path / "inventory.py", text)
     assert list(lab.hosts) == ["allyrion", "velaryon"]
     assert lab.groups["gpu"] == ("velaryon",) and lab.groups["k8s_control_plane"] == ()
@@ -64,6 +65,8 @@ def test_lab_inventory_keeps_hosts_groups_and_data_and_overlays_lab_data(tmp_pat
     assert velaryon.get("lab") is True
     assert velaryon.get("ssh_config_file") == str(tmp_path / "ssh_config")
     assert velaryon.get("debian_apt_url") == "http://10.4.0.1/debian"
+    assert velaryon.get("containerd_package") == "containerd"
+    assert velaryon.get("containerd_package_version") == "1.6.20~ds1-1+deb12u9"
     assert velaryon.kubernetes_apt_repo_url == "http://10.4.0.1/kubernetes/core:/stable:/v1.32/deb/"
     assert lab.settings["haproxy_stats_password"] == cluster.settings["haproxy_stats_password"]
 
@@ -90,3 +93,15 @@ def test_state_round_trips_through_json() -> None:
     state = LabState(name="t", hosts=["a"], httpd=Process(10, "99"),
                      nodes={"a": NodeRecord("a", "10.4.0.10", "gt-t-a", "/m", Process(11, "100"), 12)})
     assert LabState.from_json(state.to_json()) == state
+
+
+def test_pinned_versions_come_from_the_repository_index(tmp_path: Path) -> None:
+    index = tmp_path / "debian/dists/bookworm/main/binary-amd64"
+    index.mkdir(parents=True)
+    (index / "Packages").write_text(
+        "Package: containerd\nVersion: 1.6.20~ds1-1+deb12u7\nDescription: daemon\n multi-line: text\n\n"
+        "Package: runc\nVersion: 1.1.5+ds1-1+deb12u1\n"
+    )
+    fallback = {"containerd": "0"}
+    assert repository.debian_versions(tmp_path, "amd64", fallback) == {"containerd": "1.6.20~ds1-1+deb12u7"}
+    assert repository.debian_versions(None, "amd64", fallback) == fallback

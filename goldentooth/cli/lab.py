@@ -71,6 +71,10 @@ def status() -> None:
     current = Lab()
     state, states = _reporting(lambda: lifecycle.status(current))
     if state is None:
+        left = lifecycle.leftovers(current, None)
+        if left:
+            click.echo(f"lab {current.name} is not up but left {'; '.join(left)}: run `goldentooth lab down`")
+            sys.exit(EXIT_FAILED)
         click.echo(f"lab {current.name} is not up (state directory {current.dir})")
         return
     click.echo(f"lab {state.name}: {len(state.nodes)} node(s), inventory {current.inventory}")

@@ -15,7 +15,7 @@ import testinfra
 from goldentooth.inventory import load_inventory
 
 from . import leftovers
-from .conftest import MARKER, NODES, LabRun
+from .conftest import MARKER, NODES, LabRun, lab_directory, make_lab
 
 
 def node(lab: LabRun, name: str):
@@ -99,6 +99,25 @@ def test_lab_up_again_says_already_up(lab: LabRun) -> None:
     assert "already up" in result.stderr
     status = lab.goldentooth("lab", "status")
     assert status.returncode == 0 and status.stdout.count(" running ") == len(NODES)
+
+
+def test_a_second_lab_runs_beside_without_clashing(lab: LabRun) -> None:
+    with lab_directory("b") as (directory, name):
+        other = make_lab(directory, name)
+        try:
+            result = other.goldentooth("lab", "up", "--hosts", "bettley", "--no-repo")
+            assert result.returncode == 0, result.stderr
+            mine, theirs = node(lab, "bettley"), node(other, "bettley")
+            assert mine.check_output("hostname -I").strip() == theirs.check_output("hostname -I").strip() == "10.4.0.11"
+            machine_id = "/etc/machine-id"
+            assert mine.file(machine_id).content_string != theirs.file(machine_id).content_string
+        finally:
+            down = other.goldentooth("lab", "down")
+        assert down.returncode == 0, down.stderr
+        assert leftovers.everything(name, directory) == []
+    assert node(lab, "bettley").check_output("hostname") == "bettley"
+    routes = subprocess.run(["ip", "route", "show", "type", "prohibit"], capture_output=True, text=True, check=True)
+    assert "10.4.0.0/20" in routes.stdout
 
 
 def test_zz_down_leaves_nothing_and_is_safe_twice(lab: LabRun, repo_tree: Path) -> None:

@@ -81,7 +81,7 @@ def status() -> None:
     click.echo(f"repository: {state.repository or 'none'}; ssh config: {current.ssh_config}")
     for name, record in state.nodes.items():
         pid = record.nspawn.pid if record.nspawn else "-"
-        click.echo(f"  {name:<12} {record.address:<15} {states[name]:<10} pid {pid}")
+        click.echo(f"  {name:<12} {record.address:<15} {states[name]:<10} nspawn {pid}, init {record.init_pid or '-'}")
     if any(value != "running" for value in states.values()):
         sys.exit(EXIT_FAILED)
 

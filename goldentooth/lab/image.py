@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -131,7 +130,3 @@ def _customise(root: Path) -> None:
     shutil.rmtree(root / "var" / "lib" / "apt" / "lists", ignore_errors=True)
     (root / "var" / "lib" / "apt" / "lists" / "partial").mkdir(parents=True)
 
-
-def print_progress(message: str) -> None:
-    """Default progress reporter: one line on stderr."""
-    print(message, file=sys.stderr, flush=True)

@@ -43,10 +43,6 @@ class Identity:
     apt_keyring: bytes | None
 
 
-def node_dir(nodes_dir: Path, name: str) -> Path:
-    return nodes_dir / name
-
-
 def mount_overlay(image_root: Path, directory: Path) -> Path:
     """A fresh overlay of the read-only image at `<directory>/root` (upper and work beside it)."""
     shutil.rmtree(directory, ignore_errors=True)

@@ -100,7 +100,7 @@ def kubernetes_packages(minor: str) -> list[StandIn]:
                     depends=DOUBLE_RUNTIME, launchers={"/usr/bin/kubeadm": "kubeadm"},
                     files={"/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf": (KUBEADM_DROPIN, 0o644)}),
             StandIn("kubelet", full, "net", "Node agent for Kubernetes clusters",
-                    depends=("kubernetes-cni (>= 1.2.0)", "mount", "util-linux", "python3"),
+                    depends=("kubernetes-cni (>= 1.2.0)", "mount", "util-linux", *DOUBLE_RUNTIME),
                     recommends=("iptables (>= 1.8.4)",),
                     launchers={"/usr/bin/kubelet": "kubelet"},
                     files={"/usr/lib/systemd/system/kubelet.service": (KUBELET_SERVICE, 0o600),

@@ -2,13 +2,15 @@
 
 Every path a double touches goes through ``path()``, which prefixes $GOLDENTOOTH_DOUBLE_ROOT
 (default /), so tests run the doubles in temporary roots. Every invocation is appended as one
-JSON line to /var/log/<tool>-double.log with its argv, time, exit code and details such as the
+JSON line to /var/log/<tool>-double.log with its argv (token secrets and certificate keys
+masked), time, exit code and details such as the
 digest of a config file, so lab tests can assert order and arguments.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import os
 import sys
 import time
@@ -17,6 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT_ENV = "GOLDENTOOTH_DOUBLE_ROOT"
+SECRETS = (re.compile(r"\b([a-z0-9]{6})\.[a-z0-9]{16}\b"), re.compile(r"(?<!sha256:)\b[0-9a-f]{64}\b"))
+
+
+def mask(text: str) -> str:
+    """Bootstrap token secrets and certificate keys masked (the token id stays for tracing)."""
+    return SECRETS[1].sub("<certificate-key>", SECRETS[0].sub(r"\1.<secret>", text))
 
 
 def path(absolute: str) -> Path:
@@ -99,7 +107,7 @@ def run_logged(tool: str, argv: list[str], body: Callable[[dict], int],
         print(str(error), file=sys.stderr)
     finally:
         record = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)), "tool": tool,
-                  "argv": argv, "exit": code, **details}
+                  "argv": [mask(a) for a in argv], "exit": code, **details}
         log = log_path(tool)
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("a") as handle:

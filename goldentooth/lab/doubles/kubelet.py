@@ -1,25 +1,34 @@
-"""kubelet double: reports its version; anything else fails, as a kubelet cannot run in the lab.
+"""kubelet double: reports its version; when started as the service it posts its node status, then fails.
 
-Lab nodes are containers (read-only cgroups, no /dev/kmsg), so the unit keeps failing and
-restarting exactly like a kubelet without a usable host; deploys detect the lab and say so.
+A kubelet cannot run inside a lab node (container: read-only cgroups, no /dev/kmsg). When the
+node has joined (kubelet.conf exists), the double does what a kubelet does first: it reports its
+version and readiness to the API server with its own client certificate. Then it exits 1, so the
+unit keeps restarting as a kubelet on an unusable host would; deploys detect the lab and say so.
 """
 
 from __future__ import annotations
 
+import socket
 import sys
 
-from .common import Flags, UsageError
+from .common import Failure, path
+
+KUBECONFIG = "/etc/kubernetes/kubelet.conf"
 
 
 def main(argv: list[str], version: str) -> int:
-    try:
-        values, _ = Flags({"version": ("bool", False)}).parse([a for a in argv if a.startswith("--version")])
-    except UsageError as error:
-        print(f"Error: {error}", file=sys.stderr)
-        return 1
-    if values["version"]:
+    if argv in (["--version"], ["--version=true"]):
         print(f"Kubernetes v{version}")
         return 0
+    if path(KUBECONFIG).exists():
+        from . import api
+
+        try:
+            api.admin_request("node-status", {"name": socket.gethostname(), "kubeletVersion": f"v{version}"},
+                              KUBECONFIG)
+            print(f"I0000 kubelet double: node status posted (v{version})", file=sys.stderr)
+        except Failure as error:
+            print(f"E0000 kubelet double: posting node status failed: {error}", file=sys.stderr)
     print("E0000 kubelet double: a kubelet cannot run inside a lab node (container: read-only cgroups, "
           "no /dev/kmsg)", file=sys.stderr)
     return 1

@@ -94,7 +94,7 @@ def log_path(tool: str) -> Path:
 
 
 def run_logged(tool: str, argv: list[str], body: Callable[[dict], int],
-               usage_style: Callable[[str], str]) -> int:
+               usage_style: Callable[[str], str], failure_style: Callable[[str], str] = str) -> int:
     """Run ``body`` with a details dict it may fill; log the call; print errors in the tool's style."""
     details: dict = {}
     started = time.time()
@@ -104,7 +104,7 @@ def run_logged(tool: str, argv: list[str], body: Callable[[dict], int],
     except UsageError as error:
         print(usage_style(str(error)), file=sys.stderr)
     except Failure as error:
-        print(str(error), file=sys.stderr)
+        print(failure_style(str(error)), file=sys.stderr)
     finally:
         record = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)), "tool": tool,
                   "argv": [mask(a) for a in argv], "exit": code, **details}

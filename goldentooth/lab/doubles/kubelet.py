@@ -8,12 +8,20 @@ unit keeps restarting as a kubelet on an unusable host would; deploys detect the
 
 from __future__ import annotations
 
+import json
 import socket
 import sys
 
 from .common import Failure, path
 
 KUBECONFIG = "/etc/kubernetes/kubelet.conf"
+NODE_FILE = "/var/lib/kubeadm-double/node.json"
+
+
+def node_name() -> str:
+    """The name kubeadm registered this node under (kubelet's default is the hostname)."""
+    record = path(NODE_FILE)
+    return json.loads(record.read_text())["name"] if record.exists() else socket.gethostname()
 
 
 def main(argv: list[str], version: str) -> int:
@@ -24,7 +32,7 @@ def main(argv: list[str], version: str) -> int:
         from . import api
 
         try:
-            api.admin_request("node-status", {"name": socket.gethostname(), "kubeletVersion": f"v{version}"},
+            api.admin_request("node-status", {"name": node_name(), "kubeletVersion": f"v{version}"},
                               KUBECONFIG)
             print(f"I0000 kubelet double: node status posted (v{version})", file=sys.stderr)
         except Failure as error:

@@ -143,7 +143,8 @@ def _check(value: object, schema: object, where: str) -> list[str]:
 
 
 def _name(schema: object) -> str:
-    return {str: "string", int: "integer", bool: "boolean"}.get(schema, "object")  # type: ignore[arg-type]
+    names = {str: "string", int: "integer", bool: "boolean"}
+    return names.get(schema, "object") if isinstance(schema, type) else "object"
 
 
 def _check_kubelet(document: dict) -> None:

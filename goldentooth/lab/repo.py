@@ -10,15 +10,19 @@ paths and only the base URL changes (see ``apt_data``):
     nvidia-container-toolkit/libnvidia-container/stable/deb/<arch>/   NVIDIA's flat layout
     lab-archive-key.asc                      the lab signing key (also at each upstream key path)
 
-Each part is rebuilt only when its inputs change: the Debian part on the package list, the
-stand-ins on the hash of their sources; both on the signing key.
+Each part is rebuilt only when its inputs change: the Debian part on the package list and mirror,
+the stand-ins on the hash of their sources; both on the signing key. The served tree links them.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
 import shutil
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import apt_index, catalog, standins
@@ -31,6 +35,9 @@ KEY_FILE = "lab-archive-key.asc"
 KUBERNETES_ROOT = "kubernetes/core:/stable:"
 DOCKER_ROOT = "docker/linux/debian"
 NVIDIA_ROOT = "nvidia-container-toolkit/libnvidia-container"
+STANDIN_ROOTS = ("kubernetes", "docker", "nvidia-container-toolkit")
+
+PRUNE_DAYS = 14
 
 Progress = Callable[[str], None]
 
@@ -42,25 +49,35 @@ def debian_packages(package_list: Path = PACKAGE_LIST) -> list[str]:
 
 def build_repository(cache_dir: Path, arch: str, *, package_list: Path = PACKAGE_LIST,
                      sources: str | None = None, progress: Progress = lambda message: None) -> Path:
-    """Build (or reuse) the repository tree for ``arch`` under ``cache_dir``; return its root."""
-    key = LabKey.ensure(cache_dir)
-    tree = cache_dir / "repository" / arch
-    tree.mkdir(parents=True, exist_ok=True)
-    (tree / KEY_FILE).write_text(key.public_armoured())
-    packages = debian_packages(package_list)
-    apt_sources = sources if sources is not None else sources_text()
-    _rebuild_if_changed(
-        tree / "debian", _digest(arch, key.fingerprint, apt_sources, *packages),
-        lambda target: _build_debian(target, cache_dir / f"apt-{arch}", arch, packages, apt_sources, key, progress),
-        progress, "Debian packages")
-    _rebuild_if_changed(
-        tree / "standins", _digest(arch, key.fingerprint, standins.sources_digest()),
-        lambda target: build_standins(target, arch, key), progress, "stand-in packages")
-    for name in ("kubernetes", "docker", "nvidia-container-toolkit"):
-        link = tree / name
-        if not link.is_symlink():
-            link.symlink_to(Path("standins") / name)
-    return tree
+    """Build (or reuse) the repository tree for ``arch`` under ``cache_dir``; return its root.
+
+    Parts and trees are immutable and named by the digest of their inputs, so several labs on one
+    machine (each possibly with its own package list) can serve their trees while another builds.
+    Builders take a lock on the cache; parts unused for PRUNE_DAYS are removed.
+    """
+    cache_dir = cache_dir.resolve()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with _locked(cache_dir / "repository.lock"):
+        key = LabKey.ensure(cache_dir)
+        packages = debian_packages(package_list)
+        apt_sources = sources if sources is not None else sources_text()
+        parts = cache_dir / "parts"
+        debian = _part(parts / f"debian-{arch}-{_digest(arch, key.fingerprint, apt_sources, *packages)}",
+                       lambda target: _build_debian(target, cache_dir / f"apt-{arch}", arch, packages, apt_sources,
+                                                    key, progress), progress, "Debian packages")
+        stand_ins = _part(parts / f"standins-{arch}-{_digest(arch, key.fingerprint, standins.sources_digest())}",
+                          lambda target: build_standins(target, arch, key), progress, "stand-in packages")
+        tree = cache_dir / "repository" / f"{arch}-{_digest(debian.name, stand_ins.name)}"
+
+        def assemble(target: Path) -> None:
+            (target / KEY_FILE).write_text(key.public_armoured())
+            links = {"debian": debian, **{name: stand_ins / name for name in STANDIN_ROOTS}}
+            for name, source in links.items():  # relative: the cache directory may be moved or mounted
+                (target / name).symlink_to(os.path.relpath(source, tree))
+
+        _part(tree, assemble, progress, "repository tree")
+        _prune([parts, cache_dir / "repository"], keep={debian, stand_ins, tree})
+        return tree
 
 
 def build_standins(root: Path, arch: str, key: LabKey) -> None:
@@ -117,22 +134,39 @@ def _build_debian(target: Path, workdir: Path, arch: str, packages: list[str], s
                           ReleaseInfo("Debian", "Debian", "stable", "bookworm", "Debian 12 (lab copy)"), key)
 
 
-def _rebuild_if_changed(target: Path, digest: str, build: Callable[[Path], None],
-                        progress: Progress, what: str) -> None:
-    """Run ``build`` into a fresh directory and swap it in, unless ``target`` was built from ``digest``."""
-    stamp = target.with_name(f".{target.name}.inputs")
-    if target.is_dir() and stamp.exists() and stamp.read_text().strip() == digest:
+def _part(target: Path, build: Callable[[Path], None], progress: Progress, what: str) -> Path:
+    """``target`` as built by ``build`` (into a staging directory, then renamed), or as cached."""
+    if target.is_dir():
         progress(f"{what}: cached")
-        return
+        os.utime(target)
+        return target
     progress(f"{what}: building")
     staging = target.with_name(f".{target.name}.new")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     build(staging)
-    shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
-    stamp.write_text(digest + "\n")
+    return target
+
+
+def _prune(directories: list[Path], keep: set[Path]) -> None:
+    """Remove parts and trees not used by any build for PRUNE_DAYS."""
+    horizon = time.time() - PRUNE_DAYS * 86400
+    for directory in directories:
+        for entry in directory.iterdir():
+            if entry not in keep and not entry.name.startswith(".") and entry.stat().st_mtime < horizon:
+                shutil.rmtree(entry)
+
+
+@contextmanager
+def _locked(lock_file: Path) -> Iterator[None]:
+    with lock_file.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _digest(*parts: str) -> str:
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:20]

@@ -99,6 +99,13 @@ def _registration(document: dict, control_plane: bool) -> tuple[str, str, list]:
     return name, node_ip, taints
 
 
+def _start_kubelet() -> None:
+    """kubelet-start: (re)start kubelet as kubeadm does; in the lab its double posts status, then exits."""
+    print('[kubelet-start] Writing kubelet configuration to file "/var/lib/kubelet/config.yaml"')
+    if not os.environ.get(NO_SYSTEMD_ENV):
+        subprocess.run(["systemctl", "restart", "kubelet"], capture_output=True)
+
+
 def _start_apiserver(bind: str) -> None:
     library = Path(__file__).resolve().parents[1]
     write_file(f"/etc/systemd/system/{UNIT}",
@@ -155,7 +162,8 @@ def init(values: dict, positional: list[str], version: str, details: dict) -> in
     kubelet = config.get("KubeletConfiguration")
     files.write_kubelet_files(kubelet, node_ip or address, (init_doc.get("nodeRegistration") or {}).get(
         "criSocket", "unix:///var/run/containerd/containerd.sock"), cluster)
-    data = {"version": target, "cluster": cluster, "kubelet": kubelet, "tokens": {}, "nodes": {}, "objects": {},
+    uploaded = {**cluster_doc, "kubernetesVersion": target, "controlPlaneEndpoint": cluster["controlPlaneEndpoint"]}
+    data = {"version": target, "cluster": cluster, "kubelet": kubelet, "clusterConfiguration": uploaded, "tokens": {}, "nodes": {}, "objects": {},
             "etcdMembers": {name: address}, "holder": bind,
             "clusterInfo": files.kubeconfig(cluster["clusterName"], f"https://{cluster['controlPlaneEndpoint']}", "", {})}
     state.register_node(data, name, address, f"v{version}", True, taints)
@@ -169,6 +177,7 @@ def init(values: dict, positional: list[str], version: str, details: dict) -> in
     write_file(state.HOLDER_FILE, bind + "\n")
     write_file(NODE_FILE, json.dumps({"name": name, "address": address, "cluster": cluster, "controlPlane": True}))
     _start_apiserver(bind)
+    _start_kubelet()
     details.update(node=name, ca_cert_hash=pki.ca_cert_hash(files.pki_path("ca.crt")))
     print(f"[bootstrap-token] Using token: {tokens[0] if not values['skip-token-print'] else '<value withheld>'}")
     print("\nYour Kubernetes control-plane has initialized successfully!\n")
@@ -276,6 +285,7 @@ def join(values: dict, positional: list[str], version: str, details: dict) -> in
     write_file(NODE_FILE, json.dumps({"name": name, "address": address, "cluster": cluster, "controlPlane": control_plane}))
     if control_plane:
         _start_apiserver(bind)
+    _start_kubelet()
     print("\nThis node has joined the cluster" + (" and a new control plane instance was created" if control_plane else "") + ":")
     print("* Certificate signing request was sent to apiserver and a response was received.")
     print("* The Kubelet was informed of the new secure connection details.")

@@ -97,6 +97,7 @@ def _config(data: dict, body: dict) -> dict:
 def _set_version(data: dict, body: dict) -> dict:
     data["version"] = body["version"]
     data["cluster"]["kubernetesVersion"] = body["version"]
+    data["clusterConfiguration"]["kubernetesVersion"] = body["version"]
     return {}
 
 
@@ -135,7 +136,8 @@ def _node_status(data: dict, body: dict) -> dict:
 
 def _objects(data: dict, body: dict) -> dict:
     prefix = f"{body['kind'].lower()}/"
-    items = [copy.deepcopy(v) for k, v in sorted(data["objects"].items()) if k.startswith(prefix)
+    objects = {**state.uploaded_objects(data), **data["objects"]}
+    items = [copy.deepcopy(v) for k, v in sorted(objects.items()) if k.startswith(prefix)
              and (not body.get("name") or v["metadata"]["name"] == body["name"])
              and (not body.get("namespace") or v["metadata"].get("namespace", "") == body["namespace"])]
     return {"items": items}

@@ -15,6 +15,8 @@ import json
 import secrets
 import time
 
+import yaml
+
 from .common import Failure, path
 
 STATE_FILE = "/var/lib/kubeadm-double/cluster.json"
@@ -82,6 +84,24 @@ def cluster_info(state: dict) -> dict:
     return {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "cluster-info", "namespace": "kube-public"},
             "data": {"kubeconfig": kubeconfig, **signatures}}
+
+
+def uploaded_objects(state: dict) -> dict[str, dict]:
+    """The ConfigMaps kubeadm uploads: kubeadm-config, kubelet-config and cluster-info."""
+    def config_map(namespace: str, name: str, data: dict) -> dict:
+        return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": namespace},
+                "data": data}
+
+    def dump(document: dict) -> str:
+        return yaml.safe_dump(document, sort_keys=True)
+
+    return {
+        "configmap/kube-system/kubeadm-config": config_map("kube-system", "kubeadm-config",
+                                                           {"ClusterConfiguration": dump(state["clusterConfiguration"])}),
+        "configmap/kube-system/kubelet-config": config_map("kube-system", "kubelet-config",
+                                                           {"kubelet": dump(state["kubelet"])}),
+        "configmap/kube-public/cluster-info": cluster_info(state),
+    }
 
 
 def register_node(state: dict, name: str, address: str, version: str, control_plane: bool,

@@ -235,6 +235,10 @@ def test_upgrade_rules_and_apply(cluster):
     assert "kube-apiserver:v1.32.7" in (init.root / "etc/kubernetes/manifests/kube-apiserver.yaml").read_text()
     server = json.loads(init.run("kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "version", "-o", "json").stdout)
     assert server["serverVersion"]["gitVersion"] == "v1.32.7"
+    uploaded = json.loads(init.run("kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "-n", "kube-system", "get",
+                                   "cm", "kubeadm-config", "-o", "json").stdout)
+    cluster = yaml.safe_load(uploaded["data"]["ClusterConfiguration"])
+    assert cluster["kubernetesVersion"] == "v1.32.7" and cluster["networking"]["podSubnet"] == "192.168.0.0/16"
 
 
 def test_kubectl_labels_and_taints_need_overwrite(cluster):

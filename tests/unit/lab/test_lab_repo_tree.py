@@ -91,13 +91,16 @@ def test_rebuild_only_when_inputs_change(tmp_path, monkeypatch_module):
     listing.write_text("haproxy\n")
     before = len(monkeypatch_module)
     first = repo.build_repository(tmp_path / "cache", "amd64", package_list=listing)
-    stamp = (first / "standins/kubernetes/core:/stable:/v1.32/deb/Packages").stat().st_mtime_ns
-    repo.build_repository(tmp_path / "cache", "amd64", package_list=listing)
+    index = first / "kubernetes/core:/stable:/v1.32/deb/Packages"
+    stamp = index.stat().st_mtime_ns
+    assert repo.build_repository(tmp_path / "cache", "amd64", package_list=listing) == first
     assert len(monkeypatch_module) == before + 1
-    assert (first / "standins/kubernetes/core:/stable:/v1.32/deb/Packages").stat().st_mtime_ns == stamp
+    assert index.stat().st_mtime_ns == stamp
     listing.write_text("haproxy\nchrony\n")
-    repo.build_repository(tmp_path / "cache", "amd64", package_list=listing)
+    second = repo.build_repository(tmp_path / "cache", "amd64", package_list=listing)
     assert len(monkeypatch_module) == before + 2 and "chrony" in monkeypatch_module[-1]
+    assert second != first and first.is_dir(), "a tree being served is never replaced under its server"
+    assert second.joinpath("kubernetes").resolve() == first.joinpath("kubernetes").resolve()
 
 
 def test_apt_data_points_every_upstream_key_below_the_base_url():

@@ -211,6 +211,11 @@ def reset(values: dict, positional: list[str], version: str, details: dict) -> i
         if not os.environ.get(NO_SYSTEMD_ENV):
             subprocess.run(["systemctl", "disable", "--now", UNIT], capture_output=True)
         path(f"/etc/systemd/system/{UNIT}").unlink()
+    if path(NODE_FILE).exists() and json.loads(path(NODE_FILE).read_text())["controlPlane"] \
+            and not path(STATE_FILE).exists() and path("/etc/kubernetes/admin.conf").exists():
+        name = json.loads(path(NODE_FILE).read_text())["name"]
+        api.admin_request("leave-etcd", {"name": name})  # phase remove-etcd-member
+        print(f"[reset] Removing member {name} from the etcd cluster")
     removed = []
     for target in [*CONTROL_PLANE_FILES, "/etc/kubernetes/pki", "/var/lib/etcd", "/var/lib/kubelet/pki",
                    "/var/lib/kubelet/config.yaml", "/var/lib/kubelet/kubeadm-flags.env", NODE_FILE, HOLDER_FILE,

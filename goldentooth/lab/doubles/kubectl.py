@@ -1,7 +1,8 @@
 """kubectl double: the kubectl commands the engine runs, against the lab API server double.
 
 Supported: version, get (nodes, applied kinds, --raw), label, taint, annotate, cordon, uncordon,
-drain, wait --for=condition=Ready node/N, apply -f, diff -f, delete node. Other commands and flags
+drain, wait --for=condition=Ready node/N, apply -f, diff -f, delete node, and
+``exec etcd-<member> -- etcdctl`` (member list/remove, endpoint health --cluster). Other commands and flags
 are rejected as kubectl does (``error: unknown flag: --x``). Workloads never run in the lab, so
 nothing needs evicting on drain and ``rollout status`` fails saying so.
 """
@@ -247,10 +248,18 @@ def _delete(values: dict, args: list[str], version: str) -> int:
     return 0
 
 
+def _exec(values: dict, args: list[str], version: str) -> int:
+    if len(args) < 2 or not args[0].startswith("etcd-") or args[1] != "etcdctl":
+        raise Failure("lab double: kubectl exec supports etcd-<member> -- etcdctl ... only")
+    print(_call(values, "etcdctl", {"pod": args[0], "args": args[2:]})["stdout"], end="")
+    return 0
+
+
 def _rollout(values: dict, args: list[str], version: str) -> int:
     raise Failure("lab double: no workloads run in lab nodes, so no rollout can complete")
 
 
 COMMANDS = {"version": _version, "get": _get, "label": _label_like("labels"), "annotate": _label_like("annotations"),
             "taint": _taint, "cordon": _schedulable(True, "cordoned"), "uncordon": _schedulable(False, "uncordoned"),
-            "drain": _drain, "wait": _wait, "apply": _apply, "diff": _diff, "delete": _delete, "rollout": _rollout}
+            "drain": _drain, "wait": _wait, "apply": _apply, "diff": _diff, "delete": _delete, "rollout": _rollout,
+            "exec": _exec}

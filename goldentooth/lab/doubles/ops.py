@@ -9,6 +9,7 @@ certificate (system:node:<name>); everything else needs an admin certificate
 from __future__ import annotations
 
 import copy
+import hashlib
 import time
 
 from . import pki, state
@@ -152,10 +153,40 @@ def _apply(data: dict, body: dict) -> dict:
             "key": key}
 
 
+def _member_id(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:16]
+
+
+def _etcdctl(data: dict, body: dict) -> dict:
+    """etcdctl through `kubectl exec etcd-<member>`: member list/remove and endpoint health."""
+    if body["pod"].removeprefix("etcd-") not in data["etcdMembers"]:
+        raise Failure(f'Error from server (NotFound): pods "{body["pod"]}" not found')
+    words = [word for word in body["args"] if not word.startswith("--")]
+    members = sorted(data["etcdMembers"].items())
+    if words[:2] == ["member", "list"]:
+        lines = [f"{_member_id(n)}, started, {n}, https://{a}:2380, https://{a}:2379, false" for n, a in members]
+    elif words[:2] == ["member", "remove"] and len(words) == 3:
+        name = next((n for n, _ in members if _member_id(n) == words[2]), None)
+        if name is None:
+            raise Failure("Error: etcdserver: member not found")
+        del data["etcdMembers"][name]
+        lines = [f"Member {words[2]} removed from cluster {_member_id(data['cluster']['clusterName'])}"]
+    elif words[:2] == ["endpoint", "health"] and "--cluster" in body["args"]:
+        lines = [f"https://{a}:2379 is healthy: successfully committed proposal: took = 1.2ms" for _, a in members]
+    else:
+        raise Failure(f"lab double: etcdctl {' '.join(words)} is not supported (member list/remove, endpoint health --cluster)")
+    return {"stdout": "\n".join(lines) + "\n"}
+
+
+def _leave_etcd(data: dict, body: dict) -> dict:
+    data["etcdMembers"].pop(body["name"], None)
+    return {}
+
+
 HANDLERS = {
     "version": _version, "cluster-info": lambda data, body: state.cluster_info(data), "join": _join,
     "download-certs": _download_certs, "upload-certs": _upload_certs, "token-create": _token_create,
     "token-delete": _token_delete, "token-list": _token_list, "config": _config, "set-version": _set_version,
     "nodes": _nodes, "node-patch": _node_patch, "node-delete": _node_delete, "node-status": _node_status,
-    "objects": _objects, "apply": _apply,
+    "objects": _objects, "apply": _apply, "etcdctl": _etcdctl, "leave-etcd": _leave_etcd,
 }

@@ -185,6 +185,14 @@ def test_control_plane_join_gets_the_shared_ca(cluster):
     assert (joiner.root / "etc/kubernetes/pki/ca.key").read_bytes() == (init.root / "etc/kubernetes/pki/ca.key").read_bytes()
     assert "--initial-cluster-state=existing" in (joiner.root / "etc/kubernetes/manifests/etcd.yaml").read_text()
     assert not (joiner.root / "etc/kubernetes/super-admin.conf").exists()
+    etcdctl = ("kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "-n", "kube-system", "exec", "etcd-bettley",
+               "--", "etcdctl", "--endpoints=https://127.0.0.1:2379")
+    members = init.run(*etcdctl, "member", "list").stdout
+    assert ", started, cargyll2, https://127.0.0.3:2380" in members and ", bettley, " in members
+    assert init.run(*etcdctl, "endpoint", "health", "--cluster").stdout.count("is healthy") == 2
+    joiner.run("kubeadm", "reset", "--force", "--cri-socket", "unix:///var/run/containerd/containerd.sock")
+    assert "cargyll2" not in init.run(*etcdctl, "member", "list").stdout
+    assert not (joiner.root / "etc/kubernetes/pki").exists() and not (joiner.root / "etc/kubernetes/admin.conf").exists()
 
 
 def test_cli_surface_rejects_unknown_flags_and_commands(cluster):

@@ -17,6 +17,7 @@ import yaml
 
 from . import api
 from .common import Failure, Flags, UsageError, path, run_logged
+from .state import parse_duration
 
 S, B = ("str", ""), ("bool", False)
 FLAGS = Flags({"kubeconfig": S, "namespace": S, "all-namespaces": B, "output": S, "overwrite": B, "raw": S,
@@ -198,11 +199,12 @@ def _drain(values: dict, args: list[str], version: str) -> int:
 
 
 def _wait(values: dict, args: list[str], version: str) -> int:
+    if len(args) == 1 and args[0].startswith("pod/"):
+        raise Failure(f"timed out waiting for the condition on pods/{args[0][4:]}: lab double: no pods run in lab nodes")
     if values["for"] != "condition=Ready" or len(args) != 1 or not args[0].startswith("node/"):
         raise Failure("lab double: kubectl wait supports --for=condition=Ready node/NAME only")
     name = args[0].split("/", 1)[1]
-    seconds = float(values["timeout"].rstrip("s")) if values["timeout"].endswith("s") else 30.0
-    deadline = time.time() + seconds
+    deadline = time.time() + parse_duration(values["timeout"])
     while True:
         node = _call(values, "nodes", {"name": name})["items"][0]
         if _status(node).startswith("Ready"):

@@ -117,10 +117,11 @@ def _start_apiserver(bind: str) -> None:
     for command in (["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", UNIT]):
         subprocess.run(command, check=True, capture_output=True)
     print("[wait-control-plane] Waiting for the kubelet to boot up the control plane as static Pods")
+    host, port = bind.rsplit(":", 1)
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
-            with socket.create_connection(tuple(bind.rsplit(":", 1)), timeout=1):  # type: ignore[arg-type]
+            with socket.create_connection((host, int(port)), timeout=1):
                 print("[api-check] The API server is healthy")
                 return
         except OSError:

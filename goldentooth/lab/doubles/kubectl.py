@@ -1,0 +1,267 @@
+"""kubectl double: the kubectl commands the engine runs, against the lab API server double.
+
+Supported: version, get (nodes, applied kinds, --raw), label, taint, annotate, cordon, uncordon,
+drain, wait --for=condition=Ready node/N, apply -f, diff -f, delete node, and
+``exec etcd-<member> -- etcdctl`` (member list/remove, endpoint health --cluster). Other commands and flags
+are rejected as kubectl does (``error: unknown flag: --x``). Workloads never run in the lab, so
+nothing needs evicting on drain and ``rollout status`` fails saying so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import yaml
+
+from . import api
+from .common import Failure, Flags, UsageError, path, run_logged
+from .state import parse_duration
+
+S, B = ("str", ""), ("bool", False)
+FLAGS = Flags({"kubeconfig": S, "namespace": S, "all-namespaces": B, "output": S, "overwrite": B, "raw": S,
+               "filename": ("list", []), "for": S, "timeout": ("str", "30s"), "ignore-daemonsets": B,
+               "delete-emptydir-data": B, "grace-period": ("str", "-1"), "force": B, "disable-eviction": B,
+               "client": B, "selector": S, "server-side": B, "v": ("str", "0")},
+              {"n": "namespace", "A": "all-namespaces", "o": "output", "f": "filename", "l": "selector"})
+NODE_KINDS = {"node", "nodes", "no"}
+SHORT_KINDS = {"ds": "daemonset", "cm": "configmap", "deploy": "deployment", "svc": "service", "ns": "namespace"}
+
+
+def main(argv: list[str], version: str) -> int:
+    def body(details: dict) -> int:
+        values, words = FLAGS.parse(argv)
+        if not words:
+            raise UsageError("no command given")
+        command, args = words[0], words[1:]
+        details["command"] = command
+        handler = COMMANDS.get(command)
+        if handler is None:
+            raise UsageError(f'unknown command "{command}" for "kubectl"')
+        return handler(values, args, version)
+
+    return run_logged("kubectl", argv, body, lambda message: f"error: {message}\nSee 'kubectl --help' for usage.",
+                      lambda message: message if message.startswith("Error from server") else f"error: {message}")
+
+
+def _kubeconfig(values: dict) -> str:
+    chosen = values["kubeconfig"] or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+    if not path(chosen).exists():
+        raise Failure("The connection to the server localhost:8080 was refused - did you specify the right host or port?")
+    return chosen
+
+
+def _call(values: dict, op: str, body: dict | None = None) -> dict:
+    return api.admin_request(op, body or {}, _kubeconfig(values))
+
+
+def _print(values: dict, document: dict, table: list[str]) -> None:
+    output = values["output"]
+    if output == "json":
+        print(json.dumps(document, indent=4))
+    elif output == "yaml":
+        print(yaml.safe_dump(document, sort_keys=False), end="")
+    elif output == "name":
+        for item in document.get("items", [document]):
+            print(f"{item['kind'].lower()}/{item['metadata']['name']}")
+    elif output in ("", "wide"):
+        print("\n".join(table))
+    else:
+        raise UsageError(f'unable to match a printer suitable for the output format "{output}"')
+
+
+def _version(values: dict, args: list[str], version: str) -> int:
+    client = {"major": version.split(".")[0], "minor": version.split(".")[1], "gitVersion": f"v{version}",
+              "platform": "linux/lab"}
+    document = {"clientVersion": client, "kustomizeVersion": "v5.5.0"}
+    if not values["client"]:
+        document["serverVersion"] = _call(values, "version")
+    if values["output"] in ("json", "yaml"):
+        _print(values, document, [])
+    else:
+        print(f"Client Version: v{version}\nKustomize Version: v5.5.0")
+        if "serverVersion" in document:
+            print(f"Server Version: {document['serverVersion']['gitVersion']}")
+    return 0
+
+
+def _get(values: dict, args: list[str], version: str) -> int:
+    if values["raw"]:
+        if values["raw"] in ("/readyz", "/livez", "/healthz"):
+            _call(values, "version")
+            print("ok")
+        elif values["raw"] == "/version":
+            print(json.dumps(_call(values, "version"), indent=2))
+        else:
+            raise Failure(f'the server could not find the requested resource ({values["raw"]})')
+        return 0
+    if not args:
+        raise UsageError("You must specify the type of resource to get.")
+    kind, names = args[0].split("/")[0].lower(), args[1:] or ([args[0].split("/")[1]] if "/" in args[0] else [])
+    if kind in NODE_KINDS:
+        items = [item for name in names for item in _call(values, "nodes", {"name": name})["items"]] if names \
+            else _call(values, "nodes")["items"]
+        table = ["NAME" + " " * 12 + "STATUS" + " " * 5 + "ROLES" + " " * 11 + "VERSION"] + [
+            f"{n['metadata']['name']:<16}{_status(n):<11}{_roles(n):<16}{n['status']['nodeInfo']['kubeletVersion']}"
+            for n in items]
+    else:
+        kind = SHORT_KINDS.get(kind, kind).removesuffix("s") if kind not in ("runtimeclass", "runtimeclasses") else "runtimeclass"
+        namespace = "" if values["all-namespaces"] else values["namespace"]
+        items = [i for name in (names or [""]) for i in _call(values, "objects", {"kind": kind, "name": name,
+                                                                                    "namespace": namespace})["items"]]
+        if names and not items:
+            raise Failure(f'Error from server (NotFound): {kind}s "{names[0]}" not found')
+        table = ["NAME"] + [i["metadata"]["name"] for i in items] if items else ["No resources found"]
+    single = len(names) == 1 and len(items) == 1
+    _print(values, items[0] if single else {"apiVersion": "v1", "kind": "List", "items": items}, table)
+    return 0
+
+
+def _status(node: dict) -> str:
+    ready = next(c["status"] for c in node["status"]["conditions"] if c["type"] == "Ready")
+    text = "Ready" if ready == "True" else "NotReady"
+    return text + (",SchedulingDisabled" if node["spec"].get("unschedulable") else "")
+
+
+def _roles(node: dict) -> str:
+    roles = [k.split("/", 1)[1] for k in node["metadata"]["labels"] if k.startswith("node-role.kubernetes.io/")]
+    return ",".join(sorted(roles)) or "<none>"
+
+
+def _node_args(args: list[str], command: str) -> tuple[str, list[str]]:
+    if len(args) < 2 or args[0] not in NODE_KINDS:
+        raise Failure(f"lab double: `kubectl {command}` supports nodes only: kubectl {command} node NAME ...")
+    return args[1], args[2:]
+
+
+def _label_like(field: str) -> callable:
+    def command(values: dict, args: list[str], version: str) -> int:
+        name, changes = _node_args(args, field[:-1] if field == "labels" else "annotate")
+        current = _call(values, "nodes", {"name": name})["items"][0]["metadata"][field]
+        patch: dict = {}
+        for change in changes:
+            if change.endswith("-"):
+                patch[change[:-1]] = None
+                continue
+            key, _, value = change.partition("=")
+            if key in current and current[key] != value and not values["overwrite"]:
+                raise Failure(f"'{key}' already has a value ({current[key]}), and --overwrite is false")
+            patch[key] = value
+        _call(values, "node-patch", {"name": name, field: patch})
+        print(f"node/{name} {'labeled' if field == 'labels' else 'annotated'}" if patch else f"node/{name} not labeled")
+        return 0
+    return command
+
+
+def _taint(values: dict, args: list[str], version: str) -> int:
+    name, changes = _node_args(args, "taint")
+    taints = list(_call(values, "nodes", {"name": name})["items"][0]["spec"].get("taints", []))
+    for change in changes:
+        remove = change.endswith("-")
+        spec, _, effect = change.rstrip("-").partition(":")
+        key, _, value = spec.partition("=")
+        same = [t for t in taints if t["key"] == key and (not effect or t["effect"] == effect)]
+        if remove:
+            if not same:
+                raise Failure(f'taint "{key}" not found')
+            taints = [t for t in taints if t not in same]
+            continue
+        if effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
+            raise Failure(f'invalid taint effect: {effect}, unsupported taint effect')
+        if same and not values["overwrite"]:
+            raise Failure(f"node {name} already has {key} taint(s) with same effect(s) and --overwrite is false")
+        taints = [t for t in taints if t not in same] + [{"key": key, "effect": effect, **({"value": value} if value else {})}]
+    _call(values, "node-patch", {"name": name, "taints": taints})
+    print(f"node/{name} {'untainted' if all(c.endswith('-') for c in changes) else 'tainted'}")
+    return 0
+
+
+def _schedulable(flag: bool, word: str) -> callable:
+    def command(values: dict, args: list[str], version: str) -> int:
+        if len(args) != 1:
+            raise UsageError(f"error: resource(s) were provided, but no name was specified" if not args else "too many arguments")
+        name = args[0].removeprefix("node/")
+        current = _call(values, "nodes", {"name": name})["items"][0]["spec"].get("unschedulable", False)
+        if current == flag:
+            print(f"node/{name} already {word}")
+        else:
+            _call(values, "node-patch", {"name": name, "unschedulable": flag})
+            print(f"node/{name} {word}")
+        if word == "cordoned" and values.get("_drain"):
+            print(f"node/{name} drained")
+        return 0
+    return command
+
+
+def _drain(values: dict, args: list[str], version: str) -> int:
+    return _schedulable(True, "cordoned")({**values, "_drain": True}, args, version)
+
+
+def _wait(values: dict, args: list[str], version: str) -> int:
+    if len(args) == 1 and args[0].startswith("pod/"):
+        raise Failure(f"timed out waiting for the condition on pods/{args[0][4:]}: lab double: no pods run in lab nodes")
+    if values["for"] != "condition=Ready" or len(args) != 1 or not args[0].startswith("node/"):
+        raise Failure("lab double: kubectl wait supports --for=condition=Ready node/NAME only")
+    name = args[0].split("/", 1)[1]
+    deadline = time.time() + parse_duration(values["timeout"])
+    while True:
+        node = _call(values, "nodes", {"name": name})["items"][0]
+        if _status(node).startswith("Ready"):
+            print(f"node/{name} condition met")
+            return 0
+        if time.time() >= deadline:
+            raise Failure(f"timed out waiting for the condition on nodes/{name}")
+        time.sleep(1)
+
+
+def _manifests(values: dict) -> list[dict]:
+    if not values["filename"]:
+        raise Failure("must specify one of -f and -k")
+    documents = []
+    for file in values["filename"]:
+        documents += [d for d in yaml.safe_load_all(path(file).read_text()) if d]
+    return documents
+
+
+def _apply(values: dict, args: list[str], version: str) -> int:
+    for manifest in _manifests(values):
+        result = _call(values, "apply", {"manifest": manifest})["result"]
+        print(f"{manifest['kind'].lower()}/{manifest['metadata']['name']} {result}")
+    return 0
+
+
+def _diff(values: dict, args: list[str], version: str) -> int:
+    changed = 0
+    for manifest in _manifests(values):
+        kind, name = manifest["kind"].lower(), manifest["metadata"]["name"]
+        found = _call(values, "objects", {"kind": kind, "name": name,
+                                          "namespace": manifest["metadata"].get("namespace", "")})["items"]
+        if not found or found[0] != manifest:
+            print(f"diff -u -N /tmp/LIVE/{kind}.{name} /tmp/MERGED/{kind}.{name}")
+            changed = 1
+    return changed
+
+
+def _delete(values: dict, args: list[str], version: str) -> int:
+    name, _ = _node_args(args + [""] if len(args) == 2 else args, "delete")
+    _call(values, "node-delete", {"name": name})
+    print(f'node "{name}" deleted')
+    return 0
+
+
+def _exec(values: dict, args: list[str], version: str) -> int:
+    if len(args) < 2 or not args[0].startswith("etcd-") or args[1] != "etcdctl":
+        raise Failure("lab double: kubectl exec supports etcd-<member> -- etcdctl ... only")
+    print(_call(values, "etcdctl", {"pod": args[0], "args": args[2:]})["stdout"], end="")
+    return 0
+
+
+def _rollout(values: dict, args: list[str], version: str) -> int:
+    raise Failure("lab double: no workloads run in lab nodes, so no rollout can complete")
+
+
+COMMANDS = {"version": _version, "get": _get, "label": _label_like("labels"), "annotate": _label_like("annotations"),
+            "taint": _taint, "cordon": _schedulable(True, "cordoned"), "uncordon": _schedulable(False, "uncordoned"),
+            "drain": _drain, "wait": _wait, "apply": _apply, "diff": _diff, "delete": _delete, "rollout": _rollout,
+            "exec": _exec}

@@ -66,6 +66,11 @@ haproxy_api_timeout = "86400s"
 # containerd (§4.5)
 containerd_package = "containerd.io"
 containerd_package_version = "1.7.27-1"
+# Docker's apt repository is configured only when containerd_package is "containerd.io" (it exists
+# nowhere else); any other package (Debian's "containerd") comes from the distribution's sources.
+# `{os_id}` is the host's /etc/os-release ID (debian, ubuntu), filled in from facts.
+docker_apt_url = "https://download.docker.com/linux/{os_id}"
+docker_apt_key_url = "https://download.docker.com/linux/{os_id}/gpg"
 docker_apt_keyring = "/etc/apt/keyrings/docker.asc"
 docker_apt_sources_file = "/etc/apt/sources.list.d/docker.sources"
 containerd_dropin_dir = "/etc/containerd/conf.d"

@@ -1,0 +1,77 @@
+"""containerd, the container runtime of every Kubernetes node (spec 30-containerd.md).
+
+The package comes from Docker's apt repository when `containerd_package` is `containerd.io`
+(production), or from the distribution's own repositories for any other package name (Debian's
+`containerd`, used by the lab): then no Docker source is written.
+
+Usable alone: ``pyinfra inventory.py deploys/containerd.py``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.operations import files, systemd
+from pyinfra.operations.apt import update as apt_update
+from pyinfra.operations.util import any_changed
+
+from deploys import run_as_entry
+from deploys._context import NodeContext, node_context
+from facts.containerd import ContainerdVersion
+from goldentooth.render import rendered
+from operations import apt
+
+DOCKER_PACKAGE = "containerd.io"
+ROOT_FILE = {"user": "root", "group": "root", "mode": "644"}
+
+
+def config_template(installed: dict | None, package_version: str) -> str:
+    """containerd 1.x reads config version 2, 2.x version 3: the installed binary decides, else the pin."""
+    major = installed["major"] if installed else int(re.match(r"\d+", package_version.split(":")[-1]).group())
+    return "containerd-config-v3.toml.j2" if major >= 2 else "containerd-config-v2.toml.j2"
+
+
+def docker_source(ctx: NodeContext):
+    """Docker's deb822 source and key (the home of containerd.io); returns the ops that may change."""
+    files.directory(name="Create /etc/apt/keyrings", path="/etc/apt/keyrings", user="root", group="root", mode="755")
+    key = apt.signing_key(name="Refresh Docker's repository key", url=ctx.format_url("docker_apt_key_url"),
+                          path=ctx.data("docker_apt_keyring"))
+    source = files.put(name="Configure Docker's apt source (deb822)", dest=ctx.data("docker_apt_sources_file"),
+                       src=rendered("deb822.sources.j2", uri=ctx.format_url("docker_apt_url"),
+                                    suite=ctx.profile["os_codename"], components=["stable"],
+                                    arch=ctx.profile["arch"], keyring=ctx.data("docker_apt_keyring")),
+                       **ROOT_FILE)
+    for legacy in ("/etc/apt/sources.list.d/docker.list", "/etc/apt/keyrings/docker.gpg"):
+        files.file(name=f"Remove the original's {legacy}", path=legacy, present=False)
+    return key, source
+
+
+@deploy("containerd")
+def containerd() -> None:
+    if "k8s_cluster" not in host.groups:
+        return
+    ctx = node_context()
+    package, version = ctx.data("containerd_package"), ctx.data("containerd_package_version")
+    if package == DOCKER_PACKAGE:
+        apt_update(name="Update apt lists for Docker's source", _if=any_changed(*docker_source(ctx)))
+    install = apt.installed(name=f"Install {package} at the pinned version", packages={package: version},
+                            frozen_if_exists="/etc/kubernetes/kubelet.conf")
+    apt.holds(name=f"Hold {package}", packages=[package])
+    files.directory(name="Create /etc/containerd", path="/etc/containerd", user="root", group="root", mode="755")
+    files.directory(name="Create the containerd drop-in directory", path=ctx.data("containerd_dropin_dir"),
+                    user="root", group="root", mode="755")
+    template = config_template(host.get_fact(ContainerdVersion), str(version))
+    config = files.put(name="Write containerd's config (systemd cgroups, pinned sandbox image)",
+                       src=rendered(template, dropin_dir=ctx.data("containerd_dropin_dir"),
+                                    sandbox_image=ctx.node.sandbox_image),
+                       dest="/etc/containerd/config.toml", **ROOT_FILE)
+    files.put(name="Configure crictl for containerd", src=rendered("crictl.yaml.j2", cri_socket=ctx.data("cri_socket")),
+              dest="/etc/crictl.yaml", **ROOT_FILE)
+    systemd.service(name="Restart containerd for its new configuration", service="containerd.service",
+                    running=True, restarted=True, _if=any_changed(config, install))
+    systemd.service(name="Keep containerd running", service="containerd.service", running=True, enabled=True)
+
+
+run_as_entry(globals(), containerd)

@@ -1,0 +1,153 @@
+"""Node base on every host (spec 10-node-base.md): identity, apt safety, kernel, swap, time, logs.
+
+Usable alone: ``pyinfra inventory.py deploys/node_base.py``.
+"""
+
+from __future__ import annotations
+
+from io import StringIO
+
+from pyinfra import host, logger
+from pyinfra.api import deploy
+from pyinfra.operations import files, server, systemd
+from pyinfra.operations.util import any_changed
+
+from deploys import run_as_entry
+from deploys._context import NodeContext, node_context
+from goldentooth.inventory import current
+from goldentooth.render import rendered
+from operations import apt, boot, kernel, swap, timedate
+
+MODULES = ["overlay", "br_netfilter"]
+SYSCTLS = {
+    "net.bridge.bridge-nf-call-iptables": 1,
+    "net.bridge.bridge-nf-call-ip6tables": 1,
+    "net.ipv4.ip_forward": 1,
+}
+ROOT_FILE = {"user": "root", "group": "root", "mode": "644"}
+
+
+def _identity(ctx: NodeContext) -> None:
+    cluster = current()
+    files.put(name="Write /etc/hostname", src=StringIO(f"{host.name}\n"), dest="/etc/hostname", **ROOT_FILE)
+    server.hostname(name="Set the running hostname", hostname=host.name)
+    files.line(name="Remove loopback lines naming this host from /etc/hosts", path="/etc/hosts",
+               line=r"^127\.0\.1\.1\s", present=False)
+    files.block(name="Remove the original's /etc/hosts block", path="/etc/hosts", present=False,
+                marker="# {mark}", begin="Ansible inventory hosts BEGIN", end="Ansible inventory hosts END")
+    lines = [f"{node.address} {node.fqdn} {node.name}" for node in cluster.hosts.values()]
+    lines.append(f"{ctx.data('api_endpoint_host')} {ctx.data('api_endpoint_alias')}")
+    files.block(name="Write the cluster's hosts to /etc/hosts", path="/etc/hosts", content=lines,
+                marker="# {mark} goldentooth managed hosts", begin="BEGIN", end="END")
+
+
+def _apt_safety(ctx: NodeContext) -> None:
+    apt.installed(name="Install apt prerequisites",
+                  packages={"ca-certificates": None, "curl": None, "gpg": None})
+    files.put(name="Block Docker Engine packages (never the cluster's containerd)",
+              src=rendered("apt-block.pref.j2", packages=ctx.data("apt_blocked_packages")),
+              dest="/etc/apt/preferences.d/goldentooth-block-docker.pref", **ROOT_FILE)
+    files.file(name="Remove the original's ineffective Docker pin", path="/etc/apt/preferences.d/block-docker",
+               present=False)
+    apt.not_installed(name="Check that no Docker Engine package is installed",
+                      packages=ctx.data("apt_blocked_packages"),
+                      reason="Docker Engine breaks the cluster's containerd; remove it explicitly")
+
+
+def _kernel(ctx: NodeContext) -> None:
+    files.put(name="Persist kernel modules", src=rendered("modules-load.conf.j2", modules=MODULES),
+              dest="/etc/modules-load.d/kubernetes.conf", **ROOT_FILE)
+    kernel.modprobe_d_cleaned(name="Remove the original's module list from modprobe.d",
+                              path="/etc/modprobe.d/kubernetes.conf")
+    kernel.modules_loaded(name="Load kernel modules", modules=MODULES, container=ctx.container)
+    files.put(name="Persist Kubernetes sysctls", src=rendered("sysctl.conf.j2", values=SYSCTLS),
+              dest="/etc/sysctl.d/99-kubernetes.conf", **ROOT_FILE)
+    kernel.sysctls(name="Apply Kubernetes sysctls", values=SYSCTLS, container=ctx.container)
+    swap.disabled(name="Turn swap off and keep it off", container=ctx.container)
+
+
+def _ntp_servers_file(ctx: NodeContext, template: str, path: str):
+    """The NTP server list file when `ntp_servers` is set; absent (distribution defaults) otherwise."""
+    servers = ctx.data("ntp_servers") or []
+    if servers:
+        return files.put(name="Configure the NTP servers", src=rendered(template, servers=servers), dest=path,
+                         **ROOT_FILE)
+    return files.file(name="Use the distribution's NTP servers", path=path, present=False)
+
+
+def _time(ctx: NodeContext) -> None:
+    if ctx.data("time_sync_service") == "chrony":
+        unit = "chrony.service"
+        apt.installed(name="Install chrony", packages={"chrony": None})
+        sources = _ntp_servers_file(ctx, "chrony.sources.j2", "/etc/chrony/sources.d/goldentooth.sources")
+        apply = ["chronyc reload sources"]
+    else:
+        unit = "systemd-timesyncd.service"
+        apt.installed(name="Install systemd-timesyncd", packages={"systemd-timesyncd": None})
+        files.directory(name="Create the timesyncd drop-in directory", path="/etc/systemd/timesyncd.conf.d",
+                        user="root", group="root", mode="755")
+        sources = _ntp_servers_file(ctx, "timesyncd.conf.j2", "/etc/systemd/timesyncd.conf.d/goldentooth.conf")
+        apply = ["systemctl restart systemd-timesyncd.service"]
+    if ctx.container:
+        logger.warning(f"{host.name}: container detected, {unit} cannot run here (no CAP_SYS_TIME): "
+                       "installed and configured, not started")
+        systemd.service(name=f"Enable {unit}", service=unit, running=None, enabled=True)
+    else:
+        systemd.service(name=f"Run {unit}", service=unit, running=True, enabled=True)
+        server.shell(name="Apply the NTP server list", commands=apply, _if=sources.did_change)
+        if unit == "systemd-timesyncd.service":
+            timedate.ntp(name="Enable network time synchronisation")
+    timedate.timezone(name="Set the timezone", zone=ctx.data("timezone"))
+
+
+def _journald(ctx: NodeContext) -> None:
+    files.directory(name="Create journald drop-in directory", path="/etc/systemd/journald.conf.d",
+                    user="root", group="root", mode="755")
+    config = files.put(name="Limit the journal size",
+                       src=rendered("journald.conf.j2", system_max_use=ctx.data("journald_system_max_use")),
+                       dest="/etc/systemd/journald.conf.d/60-goldentooth.conf", **ROOT_FILE)
+    systemd.service(name="Restart journald for its new size limit", service="systemd-journald.service",
+                    restarted=True, _if=config.did_change)
+
+
+def _raspberry_pi(ctx: NodeContext) -> None:
+    if ctx.container:
+        logger.warning(f"{host.name}: container detected, Raspberry Pi boot settings skipped")
+        return
+    if not ctx.profile["is_raspberry_pi"]:
+        return
+    cmdline = boot.cmdline_tokens(name="Enable cgroups on the kernel command line",
+                                  path="/boot/firmware/cmdline.txt", present=ctx.data("pi_cmdline_tokens"),
+                                  absent=["cgroup_disable=memory"])
+    config = files.block(name="Write the managed block of config.txt", path="/boot/firmware/config.txt",
+                         content=pi_config_lines(ctx), marker="# {mark} goldentooth managed",
+                         begin="BEGIN", end="END")
+    server.shell(name="Record that a reboot is required for boot settings",
+                 commands=["mkdir -p /run/goldentooth && echo 'boot settings changed' >> /run/goldentooth/reboot-required"],
+                 _if=any_changed(cmdline, config))
+
+
+def pi_config_lines(ctx: NodeContext) -> list[str]:
+    """The config.txt block (spec 10 §9.2): overclock on pi4b only, fan in millidegrees, Wi-Fi off."""
+    lines = ["[all]"]
+    if ctx.node.hardware.startswith("pi4b"):
+        lines += [f"{key}={value}" for key, value in ctx.data("pi_config_txt").items()]
+    fan = ctx.data("pi_fan")
+    lines.append(f"dtoverlay=gpio-fan,gpiopin={fan['gpiopin']},temp={fan['temp']}")
+    if ctx.data("pi_disable_wifi"):
+        lines.append("dtoverlay=disable-wifi")
+    return lines
+
+
+@deploy("Node base")
+def node_base() -> None:
+    ctx = node_context()
+    _identity(ctx)
+    _apt_safety(ctx)
+    _kernel(ctx)
+    _time(ctx)
+    _journald(ctx)
+    _raspberry_pi(ctx)
+
+
+run_as_entry(globals(), node_base)

@@ -9,6 +9,7 @@ from io import StringIO
 
 from pyinfra import host, logger
 from pyinfra.api import deploy
+from pyinfra.facts.files import File
 from pyinfra.operations import files, server, systemd
 from pyinfra.operations.util import any_changed
 
@@ -122,9 +123,23 @@ def _raspberry_pi(ctx: NodeContext) -> None:
     config = files.block(name="Write the managed block of config.txt", path="/boot/firmware/config.txt",
                          content=pi_config_lines(ctx), marker="# {mark} goldentooth managed",
                          begin="BEGIN", end="END")
-    server.shell(name="Record that a reboot is required for boot settings",
-                 commands=["mkdir -p /run/goldentooth && echo 'boot settings changed' >> /run/goldentooth/reboot-required"],
-                 _if=any_changed(cmdline, config))
+    changed = any_changed(cmdline, config)
+    if reboot_allowed(ctx):
+        server.reboot(name="Reboot for the new boot settings", reboot_timeout=300, _if=changed)
+    else:
+        server.shell(name="Record that a reboot is required (left to the drain-aware reboot)",
+                     commands=["mkdir -p /run/goldentooth && echo 'boot settings changed' >> /run/goldentooth/reboot-required"],
+                     _if=changed)
+
+
+def reboot_allowed(ctx: NodeContext) -> bool:
+    """`allow_reboot` from data, else true only for a host that serves nothing yet (spec 10 §9.3)."""
+    explicit = ctx.data("allow_reboot")
+    if explicit is not None:
+        return bool(explicit)
+    if any(ctx.node.in_group(group) for group in ("load_balancer", "nfs_server", "zfs")):
+        return False
+    return not host.get_fact(File, path="/etc/kubernetes/kubelet.conf")
 
 
 def pi_config_lines(ctx: NodeContext) -> list[str]:

@@ -66,3 +66,27 @@ def test_lab_container_is_not_checked_for_raspberry_pi_hardware(cluster):
     ctx = context_for("bettley", {**PI, "arch": "arm64", "model": None, "is_raspberry_pi": False,
                                   "container": "systemd-nspawn"})
     assert ctx.container
+
+
+@pytest.mark.parametrize(
+    ("name", "extra", "kubelet_conf", "allowed"),
+    [
+        ("fenn", {}, None, True),  # a worker that has not joined yet
+        ("fenn", {}, {"size": 5000}, False),  # joined: the drain-aware reboot decides
+        ("allyrion", {}, None, False),  # the load balancer, NFS server and ZFS source
+        ("erenford", {}, None, False),  # a ZFS replica
+        ("fenn", {"allow_reboot": False}, None, False),
+        ("allyrion", {"allow_reboot": True}, None, True),
+    ],
+)
+def test_boot_setting_reboots_only_where_safe(cluster, name, extra, kubelet_conf, allowed):
+    from dataclasses import replace
+
+    from deploys.node_base import reboot_allowed
+
+    node = cluster.host(name)
+    ctx = _context.NodeContext(replace(node, data={**node.data, **extra}), PI)
+    state = FakeState()
+    host = create_host(state, facts={"files.File": {"path=/etc/kubernetes/kubelet.conf": kubelet_conf}})
+    with ctx_state.use(state), ctx_host.use(host):
+        assert reboot_allowed(ctx) is allowed

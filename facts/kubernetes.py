@@ -1,0 +1,95 @@
+"""Facts asked of the Kubernetes API through kubectl on a control plane (as root, admin.conf)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from pyinfra.api import FactBase, QuoteString, StringCommand
+
+ADMIN_KUBECONFIG = "/etc/kubernetes/admin.conf"
+NO_ADMIN_CONF = "no-admin-conf"
+K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+
+
+def kubectl(*args: str | QuoteString) -> StringCommand:
+    """`kubectl --kubeconfig /etc/kubernetes/admin.conf ARGS...`."""
+    return StringCommand("kubectl", "--kubeconfig", ADMIN_KUBECONFIG, *args)
+
+
+def _guarded(command: StringCommand) -> StringCommand:
+    """Run a kubectl read only where admin.conf exists; otherwise print a marker (fact value None)."""
+    return StringCommand("if [ -f", ADMIN_KUBECONFIG, "]; then", command, "; else echo", NO_ADMIN_CONF, "; fi")
+
+
+class ClusterNodes(FactBase[dict[str, Any]]):
+    """
+    The cluster's Node objects by name: labels, taints, annotations, readiness, kubelet version.
+    Empty when this host has no /etc/kubernetes/admin.conf (no cluster to ask from here yet).
+
+    .. code:: python
+
+        {"velaryon": {"labels": {"gpu": "true"}, "taints": [{"key": "gpu", "value": "true",
+         "effect": "NoSchedule"}], "annotations": {...}, "ready": True, "unschedulable": False,
+         "kubelet_version": "v1.32.3"}}
+    """
+
+    def requires_command(self) -> str:
+        return "kubectl"
+
+    def command(self) -> StringCommand:
+        return _guarded(kubectl("get", "nodes", "-o", "json"))
+
+    default = dict
+
+    def process(self, output: list[str]) -> dict[str, Any]:
+        text = "\n".join(output).strip()
+        if text == NO_ADMIN_CONF:
+            return {}
+        nodes: dict[str, Any] = {}
+        for item in json.loads(text).get("items", []):
+            metadata = item.get("metadata", {})
+            status = item.get("status", {})
+            conditions = {c.get("type"): c.get("status") for c in status.get("conditions", [])}
+            nodes[metadata["name"]] = {
+                "labels": dict(metadata.get("labels") or {}),
+                "annotations": dict(metadata.get("annotations") or {}),
+                "taints": [
+                    {key: taint[key] for key in ("key", "value", "effect") if taint.get(key) not in (None, "")}
+                    for taint in item.get("spec", {}).get("taints") or []
+                ],
+                "unschedulable": bool(item.get("spec", {}).get("unschedulable", False)),
+                "ready": conditions.get("Ready") == "True",
+                "kubelet_version": status.get("nodeInfo", {}).get("kubeletVersion", ""),
+            }
+        return nodes
+
+
+class WorkloadImages(FactBase[list[str]]):
+    """
+    Container images of a workload (``kind/name`` in a namespace), e.g. ``daemonset/calico-node``.
+    Empty when the workload does not exist or this host has no admin.conf to ask with.
+
+    .. code:: python
+
+        ["docker.io/calico/node:v3.29.3"]
+    """
+
+    def requires_command(self, namespace: str, workload: str) -> str:
+        return "kubectl"
+
+    def command(self, namespace: str, workload: str) -> StringCommand:
+        kind, _, name = workload.partition("/")
+        if not (K8S_NAME.match(namespace) and K8S_NAME.match(kind) and K8S_NAME.match(name)):
+            raise ValueError(f"invalid workload {namespace}/{workload}")
+        read = kubectl(
+            "-n", QuoteString(namespace), "get", QuoteString(workload), "--ignore-not-found",
+            "-o", "jsonpath='{range .spec.template.spec.containers[*]}{.image}{\"\\n\"}{end}'",
+        )
+        return _guarded(read)
+
+    default = list
+
+    def process(self, output: list[str]) -> list[str]:
+        return [line.strip() for line in output if line.strip() and line.strip() != NO_ADMIN_CONF]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from io import StringIO
 
-from pyinfra import host
+from pyinfra import host, logger
 from pyinfra.api import deploy
 from pyinfra.operations import files, systemd
 
@@ -57,11 +57,14 @@ def kubeadm_cluster() -> None:
             name=f"Initialise the cluster with kubeadm init (phases: {', '.join(phase for phase, _ in INIT_PHASES)})",
             config_path=init_path, kubernetes_version=version, endpoint=cluster.control_plane_endpoint,
         )
+        if node.get("lab"):
+            logger.warning(f"{host.name}: lab host: workloads cannot run, so the Calico rollout is not awaited")
         text = calico_manifest.verified_text(str(node.get("calico_manifest")), str(node.get("calico_version")))
         calico.manifest(
             name=f"Install Calico {node.get('calico_version')} from the vendored manifest",
             manifest=calico_manifest.render(text, str(node.get("calico_ip_autodetection_method"))),
             version=str(node.get("calico_version")), remote_path=f"{config_dir}/calico.yaml",
+            wait=not node.get("lab"),
         )
         kubeadm.bootstrap_token(
             name="Create a short-lived bootstrap token for the nodes that join",

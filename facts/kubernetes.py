@@ -66,30 +66,36 @@ class ClusterNodes(FactBase[dict[str, Any]]):
         return nodes
 
 
-class WorkloadImages(FactBase[list[str]]):
+class WorkloadImages(FactBase[dict[str, list[str]]]):
     """
-    Container images of a workload (``kind/name`` in a namespace), e.g. ``daemonset/calico-node``.
-    Empty when the workload does not exist or this host has no admin.conf to ask with.
+    Container images of the workloads of one kind in a namespace, by workload name (e.g. the
+    daemonsets of kube-system). Empty when there are none or this host has no admin.conf to ask
+    with. The kind is listed as JSON, so a missing workload is not a kubectl error.
 
     .. code:: python
 
-        ["docker.io/calico/node:v3.29.3"]
+        {"calico-node": ["docker.io/calico/node:v3.29.3"], "kube-proxy": ["registry.k8s.io/kube-proxy:v1.32.3"]}
     """
 
-    def requires_command(self, namespace: str, workload: str) -> str:
+    default = dict
+
+    def requires_command(self, namespace: str, kind: str) -> str:
         return "kubectl"
 
-    def command(self, namespace: str, workload: str) -> StringCommand:
-        kind, _, name = workload.partition("/")
-        if not (K8S_NAME.match(namespace) and K8S_NAME.match(kind) and K8S_NAME.match(name)):
-            raise ValueError(f"invalid workload {namespace}/{workload}")
-        read = kubectl(
-            "-n", QuoteString(namespace), "get", QuoteString(workload), "--ignore-not-found",
-            "-o", "jsonpath='{range .spec.template.spec.containers[*]}{.image}{\"\\n\"}{end}'",
-        )
-        return _guarded(read)
+    def command(self, namespace: str, kind: str) -> StringCommand:
+        if not (K8S_NAME.match(namespace) and K8S_NAME.match(kind)):
+            raise ValueError(f"invalid namespace or kind {namespace}/{kind}")
+        return _guarded(kubectl("-n", QuoteString(namespace), "get", QuoteString(kind), "-o", "json"))
 
-    default = list
-
-    def process(self, output: list[str]) -> list[str]:
-        return [line.strip() for line in output if line.strip() and line.strip() != NO_ADMIN_CONF]
+    def process(self, output: list[str]) -> dict[str, list[str]]:
+        text = "\n".join(output).strip()
+        if text in ("", NO_ADMIN_CONF):
+            return {}
+        document = json.loads(text)
+        return {
+            item["metadata"]["name"]: [
+                container.get("image", "")
+                for container in item.get("spec", {}).get("template", {}).get("spec", {}).get("containers", [])
+            ]
+            for item in document.get("items", [document])
+        }

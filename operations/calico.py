@@ -16,13 +16,15 @@ ROLLOUTS = (("daemonset/calico-node", "600s"), ("deployment/calico-kube-controll
 
 
 @operation()
-def manifest(manifest: str, version: str, remote_path: str):
+def manifest(manifest: str, version: str, remote_path: str, wait: bool = True):
     """
     Apply the rendered Calico manifest when calico-node does not run ``version``, then wait for it.
 
     + manifest: rendered manifest text (vendored file, checksum verified, autodetection set)
     + version: the pinned Calico version, ``v3.29.3``; calico-node's image tag says what is applied
     + remote_path: where the manifest is written on the admin host before ``kubectl apply``
+    + wait: wait for the calico-node, calico-kube-controllers and coredns rollouts (off only where
+      no workload can run, i.e. the lab, which says so in the deploy)
 
     **Examples:**
 
@@ -39,11 +41,11 @@ def manifest(manifest: str, version: str, remote_path: str):
         raise OperationError(f"invalid Calico version {version!r}: expected vX.Y.Z")
     if not REMOTE_PATH.match(remote_path):
         raise OperationError(f"invalid manifest path {remote_path!r}")
-    images = host.get_fact(WorkloadImages, namespace="kube-system", workload="daemonset/calico-node")
+    images = host.get_fact(WorkloadImages, namespace="kube-system", kind="daemonsets").get("calico-node", [])
     if any(image.endswith(f":{version}") for image in images):
         host.noop(f"Calico {version} is applied")
         return
     yield FileUploadCommand(StringIO(manifest), remote_path)
     yield kubectl("apply", "-f", QuoteString(remote_path))
-    for workload, timeout in ROLLOUTS:
+    for workload, timeout in ROLLOUTS if wait else ():
         yield kubectl("-n", "kube-system", "rollout", "status", workload, f"--timeout={timeout}")

@@ -19,9 +19,9 @@ CERTIFICATE_KEY_LIFETIME = timedelta(hours=2)
 RENEW_MARGIN = timedelta(minutes=30)
 
 
-def new() -> dict[str, Any]:
-    """An empty material record for one run."""
-    return {}
+#: The material of the converge run in this process. It lives in an imported module because
+#: pyinfra executes a deploy file once per host, each time in a fresh namespace.
+RUN: dict[str, Any] = {}
 
 
 def now() -> datetime:

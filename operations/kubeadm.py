@@ -60,17 +60,20 @@ def _check_installed(state: dict[str, Any], package: str, version: str) -> None:
 
 
 @operation(is_idempotent=False)
-def init(config_path: str, kubernetes_version: str, endpoint: str):
+def init(config_path: str, kubernetes_version: str, endpoint: str, pull_images: bool = True):
     """
     Create the cluster with ``kubeadm init`` on the first control plane, once.
 
     + config_path: the rendered init.yaml (Init-, Cluster- and KubeletConfiguration)
     + kubernetes_version: exact version the installed kubeadm must have (``1.32.3``)
     + endpoint: ``host:port`` of the API load balancer, probed to refuse a second cluster
+    + pull_images: pre-pull the control-plane images so slow disks do not time init out (off only
+      where no registry can be reached, i.e. the lab, which says so in the deploy)
 
     Runs only where admin.conf, kubelet.conf, kube-apiserver.yaml and pki/ca.crt are all absent and
     no API server answers behind the endpoint; a node with some of them stops the run. The config
-    file is validated first, images are pulled, then every init phase runs (no skipped phases).
+    file is validated first, images are pulled, then every init phase runs (no skipped phases);
+    the step ends when the API answers ``/readyz`` through the load balancer.
 
     **Examples:**
 
@@ -94,8 +97,19 @@ def init(config_path: str, kubernetes_version: str, endpoint: str):
     _check_installed(state, "kubeadm", kubernetes_version)
     config = QuoteString(config_path)
     yield StringCommand("kubeadm", "config", "validate", "--config", config)
-    yield StringCommand("kubeadm", "config", "images", "pull", "--config", config)
+    if pull_images:
+        yield StringCommand("kubeadm", "config", "images", "pull", "--config", config)
     yield masked(StringCommand("kubeadm", "init", "--config", config))
+    yield wait_ready_through_endpoint()
+
+
+def wait_ready_through_endpoint(seconds: int = 300) -> StringCommand:
+    """Wait until the API answers /readyz through the load balancer (admin.conf points there)."""
+    readyz = kubectl("get", "--raw=/readyz")
+    return StringCommand(
+        f"for i in $(seq {seconds // 5}); do", readyz, ">/dev/null 2>&1 && exit 0; sleep 5; done;",
+        f"echo 'the API server did not answer /readyz through the endpoint within {seconds}s' >&2; exit 1",
+    )
 
 
 def _waiting(nodes: list[str]) -> list[str]:

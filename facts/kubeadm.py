@@ -20,7 +20,8 @@ class KubeadmNodeState(FactBase[dict[str, Any]]):
     The kubeadm files present on a node and the installed Kubernetes package versions, in one command.
 
     ``role`` is ``control-plane`` when kube-apiserver.yaml exists, ``worker`` when only kubelet.conf
-    does, ``none`` otherwise. A package that is not installed is absent from ``packages``.
+    does, ``none`` otherwise. A package that is not installed (dpkg status other than ``?i``, e.g.
+    ``rc``) is absent from ``packages``; held packages (``hi``) count as installed.
 
     .. code:: python
 
@@ -48,7 +49,7 @@ class KubeadmNodeState(FactBase[dict[str, Any]]):
             parts = line.split()
             if len(parts) == 2 and parts[0] == "file":
                 files.append(parts[1])
-            elif len(parts) == 4 and parts[0] == "package" and parts[2] == "ii":
+            elif len(parts) == 4 and parts[0] == "package" and parts[2][1:2] == "i":  # ii, hi: installed
                 packages[parts[1]] = parts[3]
         if "/etc/kubernetes/manifests/kube-apiserver.yaml" in files:
             role = "control-plane"

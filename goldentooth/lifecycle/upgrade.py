@@ -31,9 +31,9 @@ def node_order(cluster: Cluster) -> list[str]:
 
 
 def install_held(packages: list[str], version: str) -> str:
-    """Unhold, install the exact version, hold again even when the install fails."""
+    """Refresh the lists, unhold, install the exact version, hold again even when the install fails."""
     return (
-        f"{sh('apt-mark', 'unhold', *packages)}; "
+        f"apt-get update -q >/dev/null || exit $?; {sh('apt-mark', 'unhold', *packages)}; "
         f"DEBIAN_FRONTEND=noninteractive {sh('apt-get', 'install', '-y', *(f'{p}={version}' for p in packages))}; "
         f"rc=$?; {sh('apt-mark', 'hold', *packages)}; exit $rc"
     )

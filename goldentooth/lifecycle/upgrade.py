@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from ..errors import GoldentoothError
 from ..model import Cluster
+from ..validation import CALICO_SUPPORT
 from . import versions
 from .cluster_state import STATE_DIR, GatherState, kubectl, sh
 from .engine import Context, Phase
@@ -74,6 +75,20 @@ class GatherUpgradeState(GatherState):
     dry_run = run
 
 
+def check_supported(cluster: Cluster, minor: str) -> None:
+    """Spec 50 §10.1.2: data has a sandbox image for the minor and the vendored Calico is tested with it."""
+    settings = cluster.settings
+    if minor not in settings["sandbox_image_by_minor"]:
+        raise GoldentoothError(f"sandbox_image_by_minor has no entry for {minor}: add the pause image of v{minor} first")
+    calico = str(settings["calico_version"])
+    tested = CALICO_SUPPORT.get(".".join(calico.split(".")[:2]), ())
+    if minor not in tested:
+        raise GoldentoothError(
+            f"Calico {calico} is tested with Kubernetes {', '.join(tested) or 'no known minor'}, not {minor}: "
+            "upgrade Calico first (calico_version and the vendored manifest in data, then converge)"
+        )
+
+
 class ValidateUpgrade(Phase):
     title = "Validate the upgrade"
 
@@ -83,6 +98,7 @@ class ValidateUpgrade(Phase):
     def run(self, ctx: Context) -> None:
         upgrade, state = self.upgrade, ctx.state
         versions.check_upgrade(state["cluster_version"], upgrade.target)
+        check_supported(upgrade.cluster, versions.minor(versions.parse(upgrade.target)))
         lock = state["lock"]
         if lock and lock.get("target") != f"v{upgrade.target}":
             raise GoldentoothError(f"an upgrade to {lock.get('target')} is in progress ({LOCK} on {state['admin']}): finish it first")

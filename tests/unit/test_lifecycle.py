@@ -146,11 +146,15 @@ def test_patch_upgrade_follows_the_printed_order_and_per_node_steps(cluster, dou
     assert not any("--certificate-renewal=false" in cmd or "--force" in cmd for _, cmd in double.calls)
 
 
+def with_calico(cluster, version):
+    return type(cluster)(cluster.hosts, cluster.groups, dict(cluster.settings, calico_version=version), cluster.source)
+
+
 def test_minor_upgrade_switches_the_apt_source_per_node(cluster, double):
     for node in double.nodes.values():
         node.packages = dict.fromkeys(node.packages, "1.32.7-1.1")
     double.apiserver = "v1.32.7"
-    run_phases(upgrade.phases(cluster, "1.33.2", False, yes), context(double, cluster))
+    run_phases(upgrade.phases(with_calico(cluster, "v3.30.2"), "1.33.2", False, yes), context(double, cluster))
     switched = [host for host, cmd in double.calls if cmd.startswith("sed -i -E") and "/v1.33/deb/" in cmd]
     assert switched == upgrade.node_order(cluster)
 
@@ -176,6 +180,13 @@ def test_worker_failure_stops_the_rollout_and_resume_finishes_it(cluster, double
     assert not any("kubeadm upgrade" in cmd for host, cmd in mutations(double) if host in ("bettley", "cargyll", "dalt", "erenford"))
     assert double.lock == ""
     assert all(node.packages["kubelet"] == "1.32.7-1.1" for node in double.nodes.values())
+
+
+def test_upgrade_past_the_calico_tested_range_is_refused(cluster, double):
+    double.apiserver = "v1.32.7"
+    with pytest.raises(PhaseFailed, match="Calico v3.29.3 is tested with Kubernetes 1.29, 1.30, 1.31, 1.32, not 1.33"):
+        run_phases(upgrade.phases(cluster, "1.33.2", False, yes), context(double, cluster))
+    assert mutations(double) == []
 
 
 def test_upgrade_refuses_a_skipped_minor_before_touching_anything(cluster, double):

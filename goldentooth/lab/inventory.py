@@ -42,6 +42,8 @@ LAB_DATA: dict[str, Any] = {
     # Docker's containerd.io is not served here; Debian's own containerd is (lab.md).
     "containerd_package": "containerd",
     "containerd_package_version": "{versions[containerd]}",
+    # No Calico can run in the lab: a checksummed double with the manifest's shape (kubeadm deploy).
+    "calico_manifest": "goldentooth/lab/calico/v3.29.3/calico.yaml",
 }
 
 #: Debian packages whose version the lab reads from its repository for LAB_DATA (`{versions[...]}`),

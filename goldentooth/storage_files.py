@@ -26,8 +26,8 @@ _ENV = Environment(
 )
 
 
-def _render(template: str, **values: Any) -> str:
-    return _ENV.get_template(template).render(**values)
+def _render(template_path: str, **values: Any) -> str:
+    return _ENV.get_template(template_path).render(**values)
 
 
 def exports_file(exports: Sequence[Mapping[str, Any]]) -> str:

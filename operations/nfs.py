@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from pyinfra import host
-from pyinfra.api import OperationError, QuoteString, StringCommand, operation
+from pyinfra.api import QuoteString, StringCommand, operation
 from pyinfra.facts.systemd import SystemdStatus
 
 from facts.nfs import MountedFilesystem
+from operations.guard import fail_command
 
 NFS_SERVER_UNIT = "nfs-server.service"
-
-
-def _fail_with(message: str) -> StringCommand:
-    return StringCommand("echo", QuoteString(message), ">&2;", "exit", "1")
 
 
 def _matches(mounted: dict | None, fs_type: str, fs_uuid: str | None) -> bool:
@@ -46,33 +43,15 @@ def filesystem_mounted(path: str, fs_type: str, fs_uuid: str):
     if _matches(mounted, fs_type, fs_uuid):
         host.noop(f"{path} holds the {fs_type} filesystem {fs_uuid}")
         return
+    refusal = fail_command(f"refusing to export {path}: not the expected mounted filesystem")
     if mounted is not None:
-        raise OperationError(f"refusing to export {path}: not the expected mounted filesystem")
+        yield refusal
+        return
     yield StringCommand("mount", QuoteString(path))
     yield StringCommand(
         "findmnt", "-n", "--mountpoint", QuoteString(path), "-t", QuoteString(fs_type),
-        "-S", QuoteString(f"UUID={fs_uuid}"), ">/dev/null", "||", "{",
-        _fail_with(f"refusing to export {path}: not the expected mounted filesystem"), ";", "}",
+        "-S", QuoteString(f"UUID={fs_uuid}"), ">/dev/null", "||", "{", refusal, ";", "}",
     )
-
-
-@operation(is_idempotent=False)
-def refuse_export(problem: str):
-    """
-    Fail this host with the reason its exports must not be served (the mount-point guard).
-
-    + problem: the message, starting ``refusing to export <path>``
-
-    **Examples:**
-
-    .. code:: python
-
-        nfs.refuse_export(
-            name="Refuse to export /mnt/usb1",
-            problem="refusing to export /mnt/usb1: not the expected mounted filesystem",
-        )
-    """
-    yield _fail_with(problem)
 
 
 @operation(is_idempotent=False)

@@ -15,6 +15,7 @@ from pyinfra.api import OperationError, QuoteString, StringCommand, operation
 from facts.blockdev import BlockDeviceSignatures, BlockDeviceTree
 from facts.zfs import ZfsDatasetProperties, ZfsDatasets, ZfsModule, ZfsPools
 from goldentooth.zfs import PoolDeviceRefused, pool_create_force
+from operations.guard import fail_command
 
 ARC_MAX_PARAMETER = "/sys/module/zfs/parameters/zfs_arc_max"
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*(/[A-Za-z0-9_.:-]+)*$")
@@ -98,8 +99,8 @@ def pool(
     + fs_properties: root dataset properties (``-O``), e.g. ``{"compression": "lz4"}``
     + force: use ``-f`` on a disk holding other data (never when this pool is on it unimported)
 
-    An existing pool is left alone. A device holding a filesystem, partition table or pool
-    member fails the host unless ``force``.
+    An existing pool is left alone. A missing device, or one holding a filesystem, partition
+    table or pool member (unless ``force``), fails this host with the reason and changes nothing.
 
     **Examples:**
 
@@ -121,12 +122,14 @@ def pool(
         return
     tree = host.get_fact(BlockDeviceTree, device=device)
     if tree is None:
-        raise OperationError(f"pool device missing: {device} is not a block device")
+        yield fail_command(f"pool device missing: {device} is not a block device")
+        return
     signatures = host.get_fact(BlockDeviceSignatures, device=device)
     try:
         use_force = pool_create_force(pool, device, tree, signatures, force)
     except PoolDeviceRefused as refused:
-        raise OperationError(str(refused)) from None
+        yield fail_command(str(refused))
+        return
     yield StringCommand(
         "zpool", "create", *(["-f"] if use_force else []),
         *_options("-o", properties or {}), *_options("-O", fs_properties or {}),

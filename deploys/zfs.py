@@ -28,36 +28,41 @@ from deploys.zfs_replication import replication
 UNIT_DIR = "/etc/systemd/system"
 
 
-def _packages() -> None:
-    """§2: ZFS from bookworm-backports on Debian 12 (with kernel headers for DKMS); tools from main."""
+def _zfs_packages() -> None:
+    """§2: ZFS from bookworm-backports on Debian 12 (with kernel headers for DKMS), else as shipped.
+
+    `zfs_packages` and `debian_backports_suite` are data so a lab without a backports mirror
+    can select its own packages (an empty list installs none; no suite adds no source).
+    """
     data = host.data
+    if not data.zfs_packages:
+        return
     distro = host.get_fact(LinuxDistribution)
-    codename = (distro.get("release_meta") or {}).get("VERSION_CODENAME")
-    if distro.get("name") == "Debian" and codename == "bookworm":
-        sources = files.put(
-            name="Add the bookworm-backports apt source",
-            src=StringIO(storage_files.backports_sources(
-                data.debian_backports_apt_url, data.debian_backports_suite,
-                data.debian_backports_components, data.debian_backports_signed_by,
-            )),
-            dest=data.debian_backports_sources_file, user="root", group="root", mode="644",
-        )
-        apt.update(name="Update apt after adding bookworm-backports", _if=sources.did_change)
-        headers = (data.get("zfs_kernel_headers_by_hardware") or {}).get(data.get("hardware"))
-        if headers:
-            apt.packages(name="Install the kernel headers for the ZFS module build", packages=[headers])
-        apt.packages(
-            name="Install ZFS from bookworm-backports (builds the module; slow on a Pi)",
-            packages=list(data.zfs_packages),
-            extra_install_args=f"-t {data.debian_backports_suite}",
-            _timeout=data.get("zfs_packages_timeout", 3600),
-        )
-    else:
+    bookworm = distro.get("name") == "Debian" and (distro.get("release_meta") or {}).get("VERSION_CODENAME") == "bookworm"
+    if not (bookworm and data.get("debian_backports_suite")):
         apt.packages(
             name="Install ZFS (the module ships with the kernel)",
             packages=[name for name in data.zfs_packages if name != "zfs-dkms"],
         )
-    apt.packages(name="Install Sanoid/Syncoid and their transfer tools", packages=list(data.zfs_tool_packages))
+        return
+    sources = files.put(
+        name="Add the bookworm-backports apt source",
+        src=StringIO(storage_files.backports_sources(
+            data.debian_backports_apt_url, data.debian_backports_suite,
+            data.debian_backports_components, data.debian_backports_signed_by,
+        )),
+        dest=data.debian_backports_sources_file, user="root", group="root", mode="644",
+    )
+    apt.update(name="Update apt after adding bookworm-backports", _if=sources.did_change)
+    headers = (data.get("zfs_kernel_headers_by_hardware") or {}).get(data.get("hardware"))
+    if headers:
+        apt.packages(name="Install the kernel headers for the ZFS module build", packages=[headers])
+    apt.packages(
+        name="Install ZFS from bookworm-backports (builds the module; slow on a Pi)",
+        packages=list(data.zfs_packages),
+        extra_install_args=f"-t {data.debian_backports_suite}",
+        _timeout=data.get("zfs_packages_timeout", 3600),
+    )
 
 
 def _kernel_and_pool(host_role: str) -> None:
@@ -134,7 +139,8 @@ def zfs_storage() -> None:
     host_role = role(cluster, host.name)
     if host_role is None:
         return
-    _packages()
+    _zfs_packages()
+    apt.packages(name="Install Sanoid/Syncoid and their transfer tools", packages=list(host.data.zfs_tool_packages))
     _kernel_and_pool(host_role)
     _sanoid(host_role)
     replication(cluster, host_role)

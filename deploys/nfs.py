@@ -6,7 +6,6 @@ Usable alone (`pyinfra inventory.py deploys/storage.py`) or composed by other de
 from __future__ import annotations
 
 import re
-from io import StringIO
 
 from pyinfra import host
 from pyinfra.api import deploy
@@ -20,7 +19,7 @@ from goldentooth import storage_files
 from goldentooth.container import kernel_refuses
 from goldentooth.inventory import current
 from goldentooth.nfs import ClientShare, client_shares, export_mount_problem, fstab_line, own_shares
-from operations import guard, nfs
+from operations import guard, nfs, text_files
 
 UNIT_DIR = "/etc/systemd/system"
 NFS_SERVER_UNIT = nfs.NFS_SERVER_UNIT
@@ -67,10 +66,10 @@ def nfs_server() -> None:
     for export in exports:
         if not _export_ready(export):
             return
-    exports_file = files.put(
+    exports_file = text_files.present(
         name="Write /etc/exports",
-        src=StringIO(storage_files.exports_file(exports)),
-        dest="/etc/exports", user="root", group="root", mode="644",
+        path="/etc/exports",
+        content=storage_files.exports_file(exports),
     )
     kernel_only = kernel_refuses(f"exportfs -ra and starting {NFS_SERVER_UNIT}")
     if not kernel_only:
@@ -84,15 +83,15 @@ def nfs_server() -> None:
 def _client_units(share: ClientShare, kernel_only: bool) -> None:
     """§4.5 for one share: directory, units, reload on change, automount enabled and active."""
     files.directory(name=f"Mount point {share.where}", path=share.where, user="root", group="root", mode="755")
-    mount = files.put(
+    mount = text_files.present(
         name=f"Write {share.mount_unit}",
-        src=StringIO(storage_files.mount_unit(share.share, share.server_address)),
-        dest=f"{UNIT_DIR}/{share.mount_unit}", user="root", group="root", mode="644",
+        path=f"{UNIT_DIR}/{share.mount_unit}",
+        content=storage_files.mount_unit(share.share, share.server_address),
     )
-    automount = files.put(
+    automount = text_files.present(
         name=f"Write {share.automount_unit}",
-        src=StringIO(storage_files.automount_unit(share.share)),
-        dest=f"{UNIT_DIR}/{share.automount_unit}", user="root", group="root", mode="644",
+        path=f"{UNIT_DIR}/{share.automount_unit}",
+        content=storage_files.automount_unit(share.share),
     )
     changed = any_changed(mount, automount)
     was_active = host.get_fact(SystemdStatus, services=[share.automount_unit]).get(share.automount_unit)

@@ -6,7 +6,6 @@ Usable alone (`pyinfra inventory.py deploys/storage.py`) or composed by other de
 
 from __future__ import annotations
 
-from io import StringIO
 
 from pyinfra import host, logger
 from pyinfra.api import deploy
@@ -20,7 +19,7 @@ from goldentooth import storage_files
 from goldentooth.container import kernel_refuses
 from goldentooth.inventory import current
 from goldentooth.zfs import role
-from operations import guard
+from operations import guard, text_files
 from operations import zfs as zfs_ops
 
 from deploys.zfs_replication import replication
@@ -45,13 +44,13 @@ def _zfs_packages() -> None:
             packages=[name for name in data.zfs_packages if name != "zfs-dkms"],
         )
         return
-    sources = files.put(
+    sources = text_files.present(
         name="Add the bookworm-backports apt source",
-        src=StringIO(storage_files.backports_sources(
+        path=data.debian_backports_sources_file,
+        content=storage_files.backports_sources(
             data.debian_backports_apt_url, data.debian_backports_suite,
             data.debian_backports_components, data.debian_backports_signed_by,
-        )),
-        dest=data.debian_backports_sources_file, user="root", group="root", mode="644",
+        ),
     )
     apt.update(name="Update apt after adding bookworm-backports", _if=sources.did_change)
     headers = (data.get("zfs_kernel_headers_by_hardware") or {}).get(data.get("hardware"))
@@ -68,10 +67,10 @@ def _zfs_packages() -> None:
 def _kernel_and_pool(host_role: str) -> None:
     """§3-5: module, live ARC limit, pool on every zfs host, the replicated dataset on the source."""
     data = host.data
-    files.put(
+    text_files.present(
         name="Limit the ZFS ARC at module load (/etc/modprobe.d/zfs.conf)",
-        src=StringIO(storage_files.zfs_modprobe_conf(data.zfs_arc_max_bytes)),
-        dest="/etc/modprobe.d/zfs.conf", user="root", group="root", mode="644",
+        path="/etc/modprobe.d/zfs.conf",
+        content=storage_files.zfs_modprobe_conf(data.zfs_arc_max_bytes),
     )
     if kernel_refuses("loading the zfs module, the live ARC limit, pool and dataset creation"):
         return
@@ -99,12 +98,12 @@ def _sanoid(host_role: str) -> None:
     """§7: sanoid.conf for the role; the packaged timer enabled and running."""
     data = host.data
     files.directory(name="Sanoid configuration directory", path="/etc/sanoid", user="root", group="root", mode="755")
-    files.put(
+    text_files.present(
         name="Write /etc/sanoid/sanoid.conf",
-        src=StringIO(storage_files.sanoid_conf(
+        path="/etc/sanoid/sanoid.conf",
+        content=storage_files.sanoid_conf(
             host_role, data.zfs_replicated_dataset, data.sanoid_retention, data.zfs_replication_source,
-        )),
-        dest="/etc/sanoid/sanoid.conf", user="root", group="root", mode="644",
+        ),
     )
     systemd.service(name="Enable and start sanoid.timer", service="sanoid.timer", running=True, enabled=True)
 
@@ -122,7 +121,7 @@ def _syncoid_units(host_role: str, replicas: list[str]) -> None:
         systemd.service(name=f"Stop and disable {timer} (not a replica)", service=timer, running=False, enabled=False)
     if host_role == "source":
         written = [
-            files.put(name=f"Write {unit}", src=StringIO(text), dest=f"{UNIT_DIR}/{unit}", user="root", group="root", mode="644")
+            text_files.present(name=f"Write {unit}", path=f"{UNIT_DIR}/{unit}", content=text)
             for unit, text in units.items()
         ]
     else:

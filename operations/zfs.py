@@ -29,7 +29,7 @@ def _check_name(kind: str, name: str) -> None:
 
 def _options(flag: str, properties: Mapping[str, object]) -> list:
     options: list = []
-    for key, value in sorted(properties.items()):
+    for key, value in properties.items():
         if not PROPERTY.match(str(key)):
             raise OperationError(f"invalid ZFS property name: {key!r}")
         options += [flag, QuoteString(f"{key}={value}")]

@@ -173,7 +173,7 @@ def test_zfs_source_and_replica(monkeypatch):
     commands, failed = simulate(monkeypatch, zfs_storage, {"allyrion": source, "erenford": replica})
     allyrion, erenford = changes(commands["allyrion"]), changes(commands["erenford"])
     assert not failed
-    create = f"zpool create -o ashift=12 -O atime=off -O compression=lz4 rpool {DEVICE}"
+    create = f"zpool create -o ashift=12 -O compression=lz4 -O atime=off rpool {DEVICE}"
     assert create in allyrion and create in erenford
     assert "zfs create -o mountpoint=/data rpool/data" in allyrion
     assert not [c for c in erenford if c.startswith("zfs create")]

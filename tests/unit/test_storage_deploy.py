@@ -7,7 +7,9 @@ untouched (spec 70-nfs.md check 9) and that replicas never get `zfs create` (80-
 
 from __future__ import annotations
 
+import hashlib
 import re
+import shlex
 from pathlib import Path
 
 from pyinfra.api import Config, Inventory, State
@@ -19,7 +21,9 @@ from pyinfra.connectors.fake import FakeConnector
 import goldentooth.inventory as goldentooth_inventory
 from deploys.nfs import nfs_clients, nfs_server
 from deploys.zfs import zfs_storage
+from goldentooth import storage_files
 from goldentooth.inventory import Node, build_cluster, load_group_data
+from goldentooth.nfs import client_shares
 
 REPO = Path(__file__).resolve().parents[2]
 DEVICE = "/dev/disk/by-id/usb-Samsung_SSD_870_EVO_120GB_S5Y1NJ0R123456-0:0"
@@ -77,7 +81,7 @@ def simulate(monkeypatch, deploy, responses: dict[str, dict]) -> tuple[dict[str,
 
 def changes(commands: list[str]) -> list[str]:
     """Executed changes only: fact probes (stat, show, dpkg -l, ...) left out."""
-    probes = ("if command -v", "! (test -e", "if [ ", "cd /etc/ &&", "( test -e", "if [ -n \"$TMPDIR\"")
+    probes = ("if command -v", "! (test -e", "if [ ", "cd /etc/ &&", "( test -e", "if [ -n \"$TMPDIR\"", "grep -e ", "test -e ")
     return [command for command in commands if not command.startswith(probes)]
 
 
@@ -201,3 +205,122 @@ def test_zfs_refuses_a_disk_in_use_on_that_host_only(monkeypatch):
     assert any(c.startswith("echo 'device holds data; set zfs_pool_force in host data to overwrite") for c in allyrion)
     assert not [c for c in allyrion if c.startswith(("zpool create", "zfs create", "PUT /etc/sanoid"))]
     assert any(c.startswith("zpool create") for c in changes(commands["erenford"]))
+
+
+# Converged twin (spec 99 §5.5): every fact already shows the deployed state, so no command runs.
+
+
+def _file(path: str, content: str | None = None, mode: str = "-rw-r--r--") -> dict:
+    """Fake responses for a managed path: its stat line and, for files, the digest of `content`."""
+    quoted = shlex.quote(path)
+    responses: dict = {re.compile(rf"stat -c .* {re.escape(quoted)} 2> /dev/null"): stat_line(path, mode)}
+    if content is not None:
+        digest = hashlib.sha1(content.encode()).hexdigest()
+        responses[re.compile(rf"sha1sum < {re.escape(quoted)}")] = f"{digest}  -"
+    return responses
+
+
+def _unit(unit: str, sub_state: str = "running") -> dict:
+    quoted = shlex.quote(unit)
+    return {
+        f"SubState {quoted}": [f"Id={unit}", f"SubState={sub_state}"],
+        f"UnitFileState {quoted}": [f"Id={unit}", "UnitFileState=enabled"],
+    }
+
+
+def _dpkg(*packages: str) -> dict:
+    return {"dpkg -l": [f"ii  {name}  1.0-1  amd64  package" for name in packages]}
+
+
+def _client(cluster, name: str) -> dict:
+    responses: dict = {}
+    for share in client_shares(cluster, name):
+        responses |= _file(share.where, mode="drwxr-xr-x")
+        responses |= _file(f"/etc/systemd/system/{share.mount_unit}", storage_files.mount_unit(share.share, share.server_address))
+        responses |= _file(f"/etc/systemd/system/{share.automount_unit}", storage_files.automount_unit(share.share))
+        responses |= _unit(share.automount_unit, "waiting")
+    return responses
+
+
+def _server(data: dict, findmnt: str) -> dict:
+    export = data["nfs_exports"][0]
+    responses = {f"--mountpoint {export['path']}": findmnt, **_file(export["path"], mode="drwxr-xr-x"), **_file("/etc", mode="drwxr-xr-x")}
+    responses |= _file("/etc/exports", storage_files.exports_file(data["nfs_exports"])) | _unit("nfs-server.service", "exited")
+    if export.get("fs_uuid"):
+        responses["/etc/fstab"] = f"UUID={export['fs_uuid']} {export['path']} ext4 defaults,nofail 0 2"
+    return responses
+
+
+def _zfs(data: dict, role_name: str) -> dict:
+    dataset = data["zfs_replicated_dataset"]
+    responses = {
+        "-release": DEBIAN,
+        "/sys/module/zfs/version": ["2.3.2-1~bpo12+1", str(data["zfs_arc_max_bytes"])],
+        "zpool list -H": ["rpool\t118111600640\t577536\t118111023104\tONLINE"],
+        "zfs get -H": [f"{dataset}\tmountpoint\t/data\tlocal"],
+        "zfs list -H -p -t filesystem": ["rpool\tfilesystem\t/rpool\tyes\t559104\t115964116992"]
+        + ([f"{dataset}\tfilesystem\t/data\tyes\t54272\t115964116992"] if role_name == "source" else []),
+    }
+    backports = storage_files.backports_sources(
+        data["debian_backports_apt_url"], data["debian_backports_suite"],
+        data["debian_backports_components"], data["debian_backports_signed_by"],
+    )
+    responses |= _file(data["debian_backports_sources_file"], backports)
+    responses |= _file("/etc/modprobe.d/zfs.conf", storage_files.zfs_modprobe_conf(data["zfs_arc_max_bytes"]))
+    responses |= _file("/etc/sanoid", mode="drwxr-xr-x") | _file("/root/.ssh", mode="drwx------")
+    responses |= _file("/etc/sanoid/sanoid.conf", storage_files.sanoid_conf(role_name, dataset, data["sanoid_retention"], "allyrion"))
+    responses |= _unit("sanoid.timer", "waiting")
+    if role_name == "source":
+        responses |= {
+            "id_ed25519_zfs_replication.pub": [PUBKEY],
+            "known_hosts": ["erenford,10.4.0.14 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEhvc3RrZXk"],
+            "UnitFileState 'syncoid@*.timer'": ["Id=syncoid@erenford.timer", "UnitFileState=enabled"],
+        }
+        responses |= _file(data["zfs_replication_ssh_key"], mode="-rw-------") | _unit("syncoid@erenford.timer", "waiting")
+        responses |= _file("/etc/systemd/system/syncoid@.service", storage_files.syncoid_service(dataset, data["zfs_replication_ssh_key"]))
+        responses |= _file("/etc/systemd/system/syncoid@.timer", storage_files.syncoid_timer(dataset))
+    else:
+        responses |= {
+            "ssh_host_ed25519_key.pub": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEhvc3RrZXk root@erenford"],
+            "authorized_keys": [f'from="10.4.0.10",restrict {" ".join(PUBKEY.split()[:2])} zfs-replication@allyrion'],
+        }
+    return responses
+
+
+def converged_responses() -> dict[str, dict]:
+    group_data = load_group_data(REPO / "group_data")
+    cluster = build_cluster(NODES, GROUPS, group_data, "simulation")
+    data = {name: dict(cluster.hosts[name].data) for name in cluster.hosts}
+    gpu_mounted = '{"filesystems": [{"target": "/mnt/gpu-storage", "source": "/dev/nvme1n1p1", "fstype": "ext4", "uuid": "5bc38d5b-a7a4-426e-acdb-e5caf0a809d9"}]}'
+    packages = _dpkg("nfs-common", "nfs-kernel-server", "zfs-dkms", "zfsutils-linux", "zfs-zed", "linux-headers-rpi-v8",
+                     "sanoid", "lzop", "mbuffer", "pv")
+    return {
+        "allyrion": packages | _client(cluster, "allyrion") | _server(data["allyrion"], MOUNTED_USB) | _zfs(data["allyrion"], "source"),
+        "bettley": packages | _client(cluster, "bettley"),
+        "erenford": packages | _client(cluster, "erenford") | _zfs(data["erenford"], "replica"),
+        "velaryon": packages | _client(cluster, "velaryon") | _server(data["velaryon"], gpu_mounted),
+    }
+
+
+def run_all(monkeypatch, responses) -> dict[str, list[str]]:
+    ran: dict[str, list[str]] = {}
+    for deploy in (nfs_clients, nfs_server, zfs_storage):
+        commands, failed = simulate(monkeypatch, deploy, responses)
+        assert not failed
+        for name, executed in commands.items():
+            ran.setdefault(name, []).extend(changes(executed))
+    return ran
+
+
+def test_converged_hosts_run_no_command(monkeypatch):
+    assert run_all(monkeypatch, converged_responses()) == {"allyrion": [], "bettley": [], "erenford": [], "velaryon": []}
+
+
+def test_one_drift_gives_exactly_its_repair(monkeypatch):
+    """The twin is not vacuous: a hand-edited /etc/exports is rewritten and re-exported, nothing else."""
+    responses = converged_responses()
+    # re.compile caches patterns: this key is the converged one, so `|` replaces its answer in place.
+    responses["allyrion"] = responses["allyrion"] | {re.compile(r"sha1sum < /etc/exports"): f"{'0' * 40}  -"}
+    ran = run_all(monkeypatch, responses)
+    assert ran["allyrion"] == ["PUT /etc/exports", "chown root:root /etc/exports", "chmod 644 /etc/exports", "exportfs -ra"]
+    assert ran["bettley"] == ran["erenford"] == ran["velaryon"] == []

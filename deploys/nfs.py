@@ -1,6 +1,7 @@
 """NFS: exports on the servers, systemd automounts on every other host (spec 70-nfs.md).
 
-Usable alone (`pyinfra inventory.py deploys/storage.py`) or composed by other deploy files.
+Usable alone (`pyinfra inventory.py deploys/nfs.py`), within `deploys/storage.py`, or composed by
+other entry files (`nfs_clients()`, `nfs_server()`).
 """
 
 from __future__ import annotations
@@ -138,3 +139,10 @@ def nfs_clients() -> None:
     exported = {export["path"] for export in host.data.get("nfs_exports") or []}
     for share in own_shares(cluster, host.name):
         _no_client_units(share, exported)
+
+
+# Run as a deploy file (`pyinfra inventory.py deploys/nfs.py`): pyinfra executes it without a
+# module name, so the name resolves to "builtins". Importing this module runs nothing.
+if __name__ == "builtins":
+    nfs_clients()
+    nfs_server()

@@ -1,7 +1,8 @@
 """ZFS: packages, module and ARC limit, pool, source dataset, Sanoid snapshots, Syncoid
 replication (spec 80-zfs.md). Runs on the `zfs` group; roles come from data.
 
-Usable alone (`pyinfra inventory.py deploys/storage.py`) or composed by other deploy files.
+Usable alone (`pyinfra inventory.py deploys/zfs.py`), within `deploys/storage.py`, or composed by
+other entry files (`zfs_storage()`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from goldentooth.zfs import role
 from operations import guard, text_files
 from operations import zfs as zfs_ops
 
-from deploys.zfs_replication import replication
+from deploys._zfs_replication import replication
 
 UNIT_DIR = "/etc/systemd/system"
 
@@ -144,3 +145,8 @@ def zfs_storage() -> None:
     _sanoid(host_role)
     replication(cluster, host_role)
     _syncoid_units(host_role, cluster.zfs_replicas)
+
+
+# Run as a deploy file (`pyinfra inventory.py deploys/zfs.py`); importing this module runs nothing.
+if __name__ == "builtins":
+    zfs_storage()

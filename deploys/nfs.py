@@ -32,7 +32,11 @@ def _bre(text: str) -> str:
 
 
 def _export_ready(export: dict) -> bool:
-    """Steps 2-4 of §3.5 for one export; False when the host was refused (mount-point guard)."""
+    """Steps 2-4 of §3.5 for one export; False when the host was refused (mount-point guard).
+
+    The mount directory is only touched while nothing is mounted there, so a wrong filesystem
+    found at the path is refused without changing its root.
+    """
     path = export["path"]
     line = fstab_line(export)
     if line:
@@ -42,10 +46,10 @@ def _export_ready(export: dict) -> bool:
             line=rf"^[^#[:space:]]*[[:space:]]\+{_bre(path)}[[:space:]]",
             replace=line,
         )
-        files.directory(name=f"Mount point {path}", path=path, user="root", group="root", mode="755")
     mounted = host.get_fact(MountedFilesystem, path=path)
     problem = export_mount_problem(export, mounted)
     if problem and mounted is None and line:
+        files.directory(name=f"Mount point {path}", path=path, user="root", group="root", mode="755")
         nfs.filesystem_mounted(
             name=f"Mount {path} and check it is the expected filesystem",
             path=path, fs_type=export["fs_type"], fs_uuid=export["fs_uuid"],

@@ -113,6 +113,16 @@ def test_server_mounts_by_uuid_and_verifies(monkeypatch):
     assert any("UUID=5bc38d5b-a7a4-426e-acdb-e5caf0a809d9 /mnt/gpu-storage ext4 defaults,nofail 0 2" in c for c in velaryon)
 
 
+def test_wrong_filesystem_is_refused_untouched(monkeypatch):
+    other = '{"filesystems": [{"target": "/mnt/gpu-storage", "source": "/dev/sdb1", "fstype": "ext4", "uuid": "0e4b7a0e"}]}'
+    responses = {"velaryon": {"--mountpoint /mnt/gpu-storage": other, "refusing to export": {"success": False}}}
+    commands, failed = simulate(monkeypatch, nfs_server, responses)
+    velaryon = changes(commands["velaryon"])
+    assert "velaryon" in failed
+    assert any("expected 5bc38d5b-a7a4-426e-acdb-e5caf0a809d9" in c for c in velaryon)
+    assert not [c for c in velaryon if c.startswith(("mount ", "chmod", "chown", "PUT /etc/exports", "systemctl"))]
+
+
 def test_clients_enable_and_start_only_the_automount(monkeypatch):
     commands, _ = simulate(monkeypatch, nfs_clients, {})
     bettley = changes(commands["bettley"])

@@ -6,10 +6,11 @@ Interim seam until the SSH-certificates capability provides the `zfs-replication
   operator's verified connections), so syncoid's StrictHostKeyChecking=yes succeeds;
 * replicas: the source's public key in root's authorized_keys, restricted with
   `from="<source address>",restrict`.
-With certificates, the key stays and gains a `-cert.pub`; the authorized_keys and known_hosts
-lines give way to the principals line and the `@cert-authority` entry. Only `replication()`
-changes. The replica side needs the source key to exist: on a brand-new source it is
-authorised by the following run (a warning says so).
+The seam: where the inventory sets `ssh_replication_principal`, the SSH-certificates capability
+generates this key, signs it for that principal and writes the replicas' principals line and the
+`@cert-authority` trust, so `replication()` does nothing. The replica side of the interim needs
+the source key to exist: on a brand-new source it is authorised by the following run (a warning
+says so).
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ def _replica_side(cluster: Cluster) -> None:
 
 def replication(cluster: Cluster, host_role: str) -> None:
     """The SSH side of replication for this host's role (`source` or `replica`)."""
+    if host.data.get("ssh_replication_principal"):
+        return
     if host_role == "source":
         _source_side(cluster)
     else:

@@ -42,6 +42,8 @@ NODES = [
 ]
 GROUPS = {"k8s_control_plane": ["bettley"], "k8s_workers": ["erenford", "velaryon"],
           "nfs_server": ["allyrion", "velaryon"], "zfs": ["allyrion", "erenford"]}
+#: Extra `all` group data for one test (monkeypatched per test, empty otherwise).
+GROUP_OVERRIDES: dict = {}
 MOUNTED_USB = '{"filesystems": [{"target": "/mnt/usb1", "source": "/dev/sda1", "fstype": "ext4", "uuid": "0e4b7a0e"}]}'
 DEBIAN = ["/etc/os-release", 'NAME="Debian GNU/Linux"', 'VERSION_ID="12"', "VERSION_CODENAME=bookworm", "ID=debian", "---"]
 PUBKEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHs0bW9ja2tleWZvcnRlc3RzMDAwMDAwMDAwMDAwMDA0 zfs-replication@allyrion"
@@ -62,6 +64,7 @@ class RecordingConnector(FakeConnector):
 def simulate(monkeypatch, deploy, responses: dict[str, dict]) -> tuple[dict[str, list[str]], set[str]]:
     """Run one deploy on every host; return the commands per host and the failed host names."""
     group_data = load_group_data(REPO / "group_data")
+    group_data["all"].update(GROUP_OVERRIDES)
     cluster = build_cluster(NODES, GROUPS, group_data, "simulation")
     monkeypatch.setattr(goldentooth_inventory, "_current", cluster)
     names = [
@@ -200,6 +203,16 @@ def test_zfs_source_and_replica(monkeypatch):
     assert any('from="10.4.0.10",restrict ssh-ed25519' in c for c in erenford)
     assert "PUT /etc/sanoid/sanoid.conf" in allyrion and "systemctl enable sanoid.timer" in erenford
     assert any("erenford,10.4.0.14 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEhvc3RrZXk" in c for c in allyrion)
+
+
+def test_replication_login_left_to_ssh_certificates(monkeypatch):
+    """With a replication principal in data, the certificate capability owns the login: no interim key or lines."""
+    monkeypatch.setitem(GROUP_OVERRIDES, "ssh_replication_principal", "zfs-replication")
+    commands, failed = simulate(monkeypatch, zfs_storage, {"allyrion": ZFS_BLANK, "erenford": ZFS_BLANK})
+    assert not failed
+    for name in ("allyrion", "erenford"):
+        assert not [c for c in changes(commands[name]) if "ssh-keygen" in c or "authorized_keys" in c or "known_hosts" in c]
+    assert "systemctl enable syncoid@erenford.timer" in changes(commands["allyrion"])
 
 
 def test_zfs_refuses_a_disk_in_use_on_that_host_only(monkeypatch):

@@ -183,6 +183,7 @@ ZFS_BLANK = {
 
 
 def test_zfs_source_and_replica(monkeypatch):
+    monkeypatch.setitem(GROUP_OVERRIDES, "ssh_replication_principal", None)  # the interim replication login
     # Each host answers for its own files: the replica reads the source's public key from the
     # source, the source reads the replica's host key from the replica.
     source = {**ZFS_BLANK, "id_ed25519_zfs_replication.pub": [PUBKEY]}

@@ -15,6 +15,8 @@ from typing import Any
 
 from .errors import Violation
 from .model import DECLARED_GROUPS, HARDWARE_ARCH, Cluster, Host, version_minor
+from .systemd_escape import PathNotNormalized, escape_path
+from .zfs import arc_max_problem
 
 HOST_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 VERSION = re.compile(r"^\d+\.\d+\.\d+$")
@@ -33,6 +35,8 @@ CALICO_SUPPORT = {
     "v3.30": ("1.30", "1.31", "1.32", "1.33"),
 }
 REQUIRED_SECRETS = ("haproxy_stats_password",)
+#: Installed RAM per hardware model, for checks that must hold before any host is contacted.
+HARDWARE_MEMORY = {"pi4b-8gb": 8 * 1024**3, "pi4b-4gb": 4 * 1024**3}
 
 Rule = Callable[["Context"], Iterator[Violation]]
 RULES: list[Rule] = []
@@ -322,6 +326,41 @@ def nfs_shares(ctx: Context) -> Iterator[Violation]:
             yield _all("nfs_mounts", "nfs-mount-export", f"share {name}: {server} exports no {mount.get('export')!r}")
         if not where.startswith("/") or posixpath.normpath(where) != where:
             yield _all("nfs_mounts", "nfs-mount-path", f"share {name}: where {where!r} must be absolute and normalised")
+
+
+@rule
+def zfs_arc_limit(ctx: Context) -> Iterator[Violation]:
+    """80-zfs.md §3: zfs_arc_max_bytes is an integer OpenZFS accepts for the host's RAM."""
+    for host in ctx.cluster.group("zfs"):
+        value = host.get("zfs_arc_max_bytes")
+        if not isinstance(value, int) or isinstance(value, bool):
+            yield _host(host, "zfs_arc_max_bytes", "zfs-arc-max", f"{value!r} must be an integer number of bytes")
+            continue
+        memory = HARDWARE_MEMORY.get(host.hardware)
+        arc_min = host.get("zfs_arc_min")
+        problem = arc_max_problem(value, memory, arc_min) if memory else None
+        if problem:
+            yield _host(host, "zfs_arc_max_bytes", "zfs-arc-max", problem)
+
+
+@rule
+def storage_paths(ctx: Context) -> Iterator[Violation]:
+    """70-nfs.md §4.2: every client mount point has a systemd unit name; share names are unique."""
+    names: set[str] = set()
+    for mount in ctx.settings.get("nfs_mounts", []) or []:
+        name = mount.get("name", "?")
+        if name in names:
+            yield _all("nfs_mounts", "nfs-mount-name", f"share name {name!r} is used twice")
+        names.add(name)
+        try:
+            escape_path(str(mount.get("where", "")))
+        except PathNotNormalized as error:
+            yield _all("nfs_mounts", "nfs-mount-path", f"share {name}: {error}")
+        if not mount.get("options"):
+            yield _all("nfs_mounts", "nfs-mount-options", f"share {name}: options must not be empty")
+        timeout = mount.get("idle_timeout_sec")
+        if not isinstance(timeout, int) or isinstance(timeout, bool) or timeout < 0:
+            yield _all("nfs_mounts", "nfs-idle-timeout", f"share {name}: idle_timeout_sec must be a whole number of seconds")
 
 
 @rule

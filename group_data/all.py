@@ -116,5 +116,8 @@ nfs_mounts = [
     },
 ]
 
+# Debian backports archive (ZFS hosts, spec 80-zfs.md §2); the lab points it at its own repository.
+debian_backports_apt_url = "http://deb.debian.org/debian"
+
 # SSH certificates (spec 90-ssh-certificates.md)
 ssh_host_cert_validity = 2592000

@@ -4,6 +4,21 @@
 /dev/disk/by-id path that differs per host and has no default.
 """
 
+# Packages (spec 80-zfs.md §2): the ZFS packages come from bookworm-backports (2.3.x); the
+# kernel headers must match the running Raspberry Pi kernel for the DKMS build.
+zfs_packages = ["zfs-dkms", "zfsutils-linux", "zfs-zed"]
+zfs_kernel_headers_by_hardware = {
+    "pi4b-8gb": "linux-headers-rpi-v8",
+    "pi4b-4gb": "linux-headers-rpi-v8",
+    "pi5": "linux-headers-rpi-2712",
+}
+zfs_tool_packages = ["sanoid", "lzop", "mbuffer", "pv"]
+zfs_packages_timeout = 3600
+debian_backports_suite = "bookworm-backports"
+debian_backports_components = ["main", "contrib"]
+debian_backports_signed_by = "/usr/share/keyrings/debian-archive-keyring.gpg"
+debian_backports_sources_file = "/etc/apt/sources.list.d/debian-backports.sources"
+
 zfs_pool_name = "rpool"
 zfs_pool_properties = {"ashift": 12}
 zfs_pool_fs_properties = {"compression": "lz4", "atime": "off"}
@@ -12,3 +27,6 @@ zfs_replication_source = "allyrion"
 zfs_replicated_dataset = "rpool/data"
 zfs_source_mountpoint = "/data"
 sanoid_retention = {"frequently": 0, "hourly": 36, "daily": 30, "monthly": 3, "yearly": 0}
+
+# Replication (spec 80-zfs.md §8): syncoid logs in to each replica as root with this key.
+zfs_replication_ssh_key = "/root/.ssh/id_ed25519_zfs_replication"

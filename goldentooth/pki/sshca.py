@@ -67,9 +67,10 @@ class CertificateAuthority:
 
     def public_line(self) -> str:
         """The public key line as stored in `<kind>_ca.pub` (no newline)."""
-        if not self.pub_path.is_file():
-            raise CAError(f"{self.pub_path} is missing: run `goldentooth ssh-ca init`")
-        return self.pub_path.read_text(encoding="utf-8").strip()
+        try:
+            return self.pub_path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            raise CAError(f"{self.pub_path} is missing: run `goldentooth ssh-ca init`") from None
 
     def public_key(self) -> Ed25519PublicKey:
         key = serialization.load_ssh_public_key(self.public_line().encode())

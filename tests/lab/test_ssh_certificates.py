@@ -234,3 +234,29 @@ def test_ca_private_keys_are_on_no_node_and_in_no_output(lab: Lab) -> None:
         for line in lab.ca.authority(kind).key_path.read_text().splitlines()[2:-1]
     ]
     assert secret_lines and not any(line in output for output in lab.outputs for line in secret_lines)
+
+
+@pytest.mark.parametrize(
+    ("content", "complaint"),
+    [
+        ("PermitRootLogin maybe\n", "unsupported option"),
+        ("HostCertificate /etc/ssh/no-such-cert.pub\n", "Could not load host certificate"),
+    ],
+)
+def test_a_rejected_dropin_is_restored_and_sshd_keeps_running(lab: Lab, tmp_path: Path, content: str, complaint: str) -> None:
+    """sshd -t must exit 0 with empty stderr; otherwise the previous drop-in comes back."""
+    path = "/etc/ssh/sshd_config.d/10-goldentooth-certificates.conf"
+    before = lab.on("bettley", f"cat {path}")
+    started = lab.on("bettley", "systemctl show -p ExecMainStartTimestampMonotonic ssh.service")
+    deploy = tmp_path / "bad_dropin.py"
+    deploy.write_text(
+        "from operations import sshd\n"
+        f"sshd.config_dropin(name='Install a drop-in sshd rejects', path={path!r}, content={content!r})\n"
+    )
+    result = lab.run(pyinfra_executable(), str(lab.inventory), "--limit", "bettley", "-y", str(deploy), check=False)
+    assert result.returncode != 0
+    assert complaint in result.stdout + result.stderr
+    assert lab.on("bettley", f"cat {path}") == before
+    assert lab.on("bettley", f"ls {path}.goldentooth-previous {path}.goldentooth-new 2>/dev/null || true") == ""
+    assert lab.run("ssh", "-F", str(lab.dir / "ssh_config"), "bettley", "/usr/sbin/sshd -t").stderr == ""
+    assert lab.on("bettley", "systemctl show -p ExecMainStartTimestampMonotonic ssh.service") == started

@@ -156,10 +156,18 @@ def sign_user(ca: CAContext, principals: tuple[str, ...], validity: str, pubkey:
 
 
 def _scan(address: str, certificate: bool) -> list[str]:
-    """Key lines (`<type> <base64>`) an ssh-keyscan of the host returns."""
+    """Key lines (`<type> <base64>`) an ssh-keyscan of the host returns.
+
+    Plain keys come as `<host> <type> <base64>`, certificates (-c) as `<type> <base64>`.
+    """
     argv = ["ssh-keyscan", "-T", "5", "-t", "ed25519"] + (["-c"] if certificate else []) + [address]
     result = subprocess.run(argv, capture_output=True, text=True, check=False)
-    return [" ".join(line.split()[1:3]) for line in result.stdout.splitlines() if line and not line.startswith("#")]
+    keys = []
+    for fields in (line.split() for line in result.stdout.splitlines() if line and not line.startswith("#")):
+        start = next((i for i, field in enumerate(fields) if field.startswith("ssh-")), None)
+        if start is not None and len(fields) > start + 1:
+            keys.append(f"{fields[start]} {fields[start + 1]}")
+    return keys
 
 
 @ssh_ca.command(name="refresh-known-hosts")

@@ -260,3 +260,26 @@ def test_a_rejected_dropin_is_restored_and_sshd_keeps_running(lab: Lab, tmp_path
     assert lab.on("bettley", f"ls {path}.goldentooth-previous {path}.goldentooth-new 2>/dev/null || true") == ""
     assert lab.run("ssh", "-F", str(lab.dir / "ssh_config"), "bettley", "/usr/sbin/sshd -t").stderr == ""
     assert lab.on("bettley", "systemctl show -p ExecMainStartTimestampMonotonic ssh.service") == started
+
+
+def test_pyinfra_connects_strictly_with_ca_verified_plain_keys(lab: Lab) -> None:
+    """Check 18: refresh-known-hosts (run where the nodes are reachable) verifies each presented
+    certificate and writes plain keys; pyinfra, strict, connects with that file and changes nothing."""
+    proxy = (lab.dir / "ssh_config").read_text()
+    fabric = proxy.split("nsenter --net=", 1)[1].split()[0]
+    lab.run("nsenter", f"--net={fabric}", str(BIN / "goldentooth"), "-i", str(lab.inventory), "ssh-ca", "refresh-known-hosts")
+    plain = lab.ca.pyinfra_known_hosts.read_text()
+    assert "@" not in plain
+    lab_keys = {
+        (line.split()[0].split(",")[0], line.split()[2])
+        for line in (lab.dir / "known_hosts").read_text().splitlines()
+        if line.split()[1:2] == ["ssh-ed25519"]
+    }
+    assert {(line.split()[0].split(",")[0], line.split()[2]) for line in plain.splitlines()} == lab_keys
+    result = lab.run(
+        pyinfra_executable(), str(lab.inventory), "--json", "-y",
+        "--data", f"ssh_known_hosts_file={lab.ca.pyinfra_known_hosts}", "--data", "ssh_strict_host_key_checking=yes",
+        str(DEPLOY),
+    )
+    report = RunReport.from_json(json.loads(result.stdout[result.stdout.index("{") :]))
+    assert not report.failed_hosts and report.change_count == 0

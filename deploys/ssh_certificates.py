@@ -69,7 +69,7 @@ def ssh_certificates() -> None:
 
     replication = identities.replication_request(cluster)
     if replication and host.name == cluster.zfs_source:
-        key = str(node.get("ssh_replication_key"))
+        key = str(node.get("zfs_replication_ssh_key"))
         sshcert.keypair(name="Generate the ZFS replication key", path=key, comment=replication.key_id)
         sshcert.certificate(
             name="Sign the ZFS replication key with the user CA",

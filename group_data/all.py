@@ -118,7 +118,6 @@ ssh_host_cert_validity = 2592000
 ssh_ca_dir = str(_default_ca_dir())
 ssh_cert_login_users = ["root"]
 ssh_replication_principal = "zfs-replication"
-ssh_replication_key = "/root/.ssh/id_ed25519_zfs_replication"
 # pyinfra 3.10 cannot read @cert-authority lines (spec 90 §9): it gets plain, CA-verified host
 # keys and strict checking (its default "accept-new" would silently trust unknown keys).
 ssh_known_hosts_file = f"{ssh_ca_dir}/pyinfra_known_hosts"

@@ -12,3 +12,6 @@ zfs_replication_source = "allyrion"
 zfs_replicated_dataset = "rpool/data"
 zfs_source_mountpoint = "/data"
 sanoid_retention = {"frequently": 0, "hourly": 36, "daily": 30, "monthly": 3, "yearly": 0}
+
+# Replication (spec 80-zfs.md §8): syncoid logs in to each replica as root with this key.
+zfs_replication_ssh_key = "/root/.ssh/id_ed25519_zfs_replication"

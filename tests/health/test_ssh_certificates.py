@@ -119,7 +119,7 @@ def test_strict_host_key_checking_stays_on(node, cluster):
 @pytest.mark.groups("zfs", where=lambda host: host.name == host.get("zfs_replication_source"))
 def test_replication_identity(node, cluster):
     """Check 10: the source's replication key and its user certificate."""
-    key = str(node.data["ssh_replication_key"])
+    key = str(node.data["zfs_replication_ssh_key"])
     owned(node, key, 0o600)
     owned(node, f"{key}.pub", 0o644)
     owned(node, f"{key}-cert.pub", 0o644)

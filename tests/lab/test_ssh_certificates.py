@@ -44,6 +44,7 @@ class Lab:
     env: dict[str, str]
     ca: CADirectory
     outputs: list[str]
+    first: RunReport | None = None
 
     @property
     def inventory(self) -> Path:
@@ -201,7 +202,7 @@ def test_replication_principal_is_refused_from_elsewhere(lab: Lab, client: Path)
 
 
 def test_second_run_re_signs_nothing_and_does_not_reload_sshd(lab: Lab) -> None:
-    assert lab.first.change_count > 0
+    assert lab.first is not None and lab.first.change_count > 0
     issued = lab.ca.issued_log.read_text().splitlines()
     assert sorted(json.loads(line)["key_id"] for line in issued) == ["allyrion", "bettley", "erenford", "zfs-replication@allyrion"]
     started = {node: lab.on(node, "systemctl show -p ExecMainStartTimestampMonotonic ssh.service") for node in NODES}

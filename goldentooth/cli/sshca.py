@@ -200,7 +200,8 @@ def refresh_known_hosts(ca: CAContext, bootstrap: str, yes: bool) -> None:
                 click.echo(f"{host.name}: certificate refused: {'; '.join(problems)}", err=True)
         if key is None and host.name in first_contact:
             for plain in _scan(host.address, certificate=False):
-                if yes or click.confirm(f"{host.name} ({host.address}) presents {fingerprint(plain)}; trust it?"):
+                click.echo(f"{host.name} ({host.address}) presents {fingerprint(plain)} (no valid certificate)")
+                if yes or click.confirm("Does this match the host's own `ssh-keygen -lf` output?"):
                     key = plain
         if key is None:
             missing.append(host.name)

@@ -66,6 +66,12 @@ class Lab:
         assert result.returncode == 0 and not report.failed_hosts, result.stderr
         return report
 
+    def in_fabric(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """`goldentooth -i <lab inventory> ARGS` inside the lab's fabric namespace (nodes reachable)."""
+        ssh_config = (self.dir / "ssh_config").read_text()
+        fabric = ssh_config.split("nsenter --net=", 1)[1].split()[0]
+        return self.run("nsenter", f"--net={fabric}", str(BIN / "goldentooth"), "-i", str(self.inventory), *args, check=check)
+
     def on(self, node: str, command: str) -> str:
         """Run a command on a node as root through the lab's own access."""
         return self.run("ssh", "-F", str(self.dir / "ssh_config"), node, command).stdout
@@ -266,9 +272,7 @@ def test_a_rejected_dropin_is_restored_and_sshd_keeps_running(lab: Lab, tmp_path
 def test_pyinfra_connects_strictly_with_ca_verified_plain_keys(lab: Lab) -> None:
     """Check 18: refresh-known-hosts (run where the nodes are reachable) verifies each presented
     certificate and writes plain keys; pyinfra, strict, connects with that file and changes nothing."""
-    proxy = (lab.dir / "ssh_config").read_text()
-    fabric = proxy.split("nsenter --net=", 1)[1].split()[0]
-    lab.run("nsenter", f"--net={fabric}", str(BIN / "goldentooth"), "-i", str(lab.inventory), "ssh-ca", "refresh-known-hosts")
+    lab.in_fabric("ssh-ca", "refresh-known-hosts")
     plain = lab.ca.pyinfra_known_hosts.read_text()
     assert "@" not in plain
     lab_keys = {
@@ -284,3 +288,22 @@ def test_pyinfra_connects_strictly_with_ca_verified_plain_keys(lab: Lab) -> None
     )
     report = RunReport.from_json(json.loads(result.stdout[result.stdout.index("{") :]))
     assert not report.failed_hosts and report.change_count == 0
+
+
+def test_refresh_trusts_no_foreign_certificate_and_bootstraps_only_named_hosts(lab: Lab, tmp_path: Path) -> None:
+    """With another host CA every presented certificate is refused; --bootstrap records only the
+    named host's plain key, after printing its fingerprint."""
+    other = tmp_path / "other-ca"
+    lab.in_fabric("ssh-ca", "--ca-dir", str(other), "init")
+    refused = lab.in_fabric("ssh-ca", "--ca-dir", str(other), "refresh-known-hosts", check=False)
+    assert refused.returncode == 1
+    assert refused.stderr.count("certificate refused: not signed by the host CA") == len(NODES)
+    assert (other / "pyinfra_known_hosts").read_text() == ""
+    booted = lab.in_fabric("ssh-ca", "--ca-dir", str(other), "refresh-known-hosts", "--bootstrap", "bettley", "--yes", check=False)
+    assert booted.returncode == 1 and "no verified host key for: allyrion, erenford" in booted.stderr
+    lab_key = next(
+        line.split()[2] for line in (lab.dir / "known_hosts").read_text().splitlines()
+        if line.startswith("bettley,") and line.split()[1] == "ssh-ed25519"
+    )
+    assert f"bettley (10.4.0.11) presents {fingerprint('ssh-ed25519 ' + lab_key)}" in booted.stdout
+    assert (other / "pyinfra_known_hosts").read_text() == f"bettley,10.4.0.11 ssh-ed25519 {lab_key}\n"

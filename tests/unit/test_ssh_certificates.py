@@ -272,3 +272,16 @@ def test_expired_is_resigned(current) -> None:
 def test_certificate_from_the_future_is_resigned(current) -> None:
     cert, subject, authority = current
     assert needs_signing(cert, subject, authority, HOST, NOW - 3600) == CLOCK_SKEW
+
+
+def test_no_private_key_is_tracked_in_the_repository() -> None:
+    """CA (or any) private keys never enter the repository; test CAs are made in temporary dirs."""
+    root = Path(__file__).resolve().parents[2]
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, check=True).stdout.split(b"\0")
+    key_material = re.compile(rb"-----BEGIN [A-Z ]*PRIVATE KEY-----\s+[A-Za-z0-9+/=]{40,}")
+    offenders = [
+        name.decode()
+        for name in tracked
+        if name and (root / name.decode()).is_file() and key_material.search((root / name.decode()).read_bytes())
+    ]
+    assert offenders == []

@@ -4,6 +4,8 @@ Every host sees these values; host data in inventory.py overrides them. Secrets 
 here: they come from the operator's secret file (see goldentooth.secrets).
 """
 
+from goldentooth.pki.sshca import default_ca_dir as _default_ca_dir
+
 # Identity and networks (§4.1)
 cluster_name = "goldentooth"
 domain = "goldentooth.net"
@@ -121,3 +123,10 @@ debian_backports_apt_url = "http://deb.debian.org/debian"
 
 # SSH certificates (spec 90-ssh-certificates.md)
 ssh_host_cert_validity = 2592000
+ssh_ca_dir = str(_default_ca_dir())
+ssh_cert_login_users = ["root"]
+ssh_replication_principal = "zfs-replication"
+# pyinfra 3.10 cannot read @cert-authority lines (spec 90 §9): it gets plain, CA-verified host
+# keys and strict checking (its default "accept-new" would silently trust unknown keys).
+ssh_known_hosts_file = f"{ssh_ca_dir}/pyinfra_known_hosts"
+ssh_strict_host_key_checking = "yes"

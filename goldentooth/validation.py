@@ -271,8 +271,8 @@ def gpu_hosts(ctx: Context) -> Iterator[Violation]:
             yield _host(host, "groups", "gpu-is-worker", "is in gpu but not in k8s_workers")
         if host.expected_arch != "amd64":
             yield _host(host, "expected_arch", "gpu-amd64", f"GPU hosts must be amd64, not {host.expected_arch!r}")
-        if host.get("gpu_on_missing_driver", "fail") not in ("fail", "skip"):
-            yield _host(host, "gpu_on_missing_driver", "gpu-policy", "must be 'fail' or 'skip'")
+        if host.get("gpu_on_missing_driver", "fail") not in ("fail", "skip", "prepare"):
+            yield _host(host, "gpu_on_missing_driver", "gpu-policy", "must be 'fail', 'skip' or 'prepare'")
 
 
 @rule

@@ -7,7 +7,9 @@ Labels and taints of GPU nodes are reconciled by the kubeadm deploy from data. S
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from io import StringIO
+from typing import Any
 
 from pyinfra import host
 from pyinfra.api import deploy
@@ -108,10 +110,8 @@ def gpu_node() -> None:
     )
 
 
-def cluster_manifest() -> str:
-    """RuntimeClass `nvidia` then the device plugin DaemonSet, stamped with their digest."""
-    cluster = current()
-    values = cluster.group("gpu")[0].data
+def cluster_manifest(values: Mapping[str, Any]) -> str:
+    """RuntimeClass `nvidia` then the device plugin DaemonSet from GPU data, stamped with their digest."""
     return render_manifest(
         "gpu/runtimeclass.yaml.j2",
         "gpu/device-plugin.yaml.j2",
@@ -129,7 +129,7 @@ def gpu_cluster_objects() -> None:
         return
     manifest.applied(
         name="Apply the RuntimeClass nvidia and the NVIDIA device plugin",
-        manifest=cluster_manifest(),
+        manifest=cluster_manifest(cluster.group("gpu")[0].data),
         kubeconfig=ADMIN_KUBECONFIG,
         recreate_if_volumes=LEGACY_PLUGIN_VOLUMES,
         recreate_if_privileged=True,

@@ -18,6 +18,7 @@ from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
 from facts.gpu import GpuNode
+from goldentooth.gpu import missing
 from goldentooth.inventory import current
 from goldentooth.manifests import render_manifest
 from goldentooth.templating import render
@@ -58,7 +59,7 @@ def gpu_node() -> None:
         on_missing=policy,
     )
     node = host.get_fact(GpuNode)
-    if gpu.missing(node) and policy != "prepare":
+    if missing(node) and policy != "prepare":
         return  # `fail`: the check above fails this host; `skip`: it warned, nothing GPU-related changes
 
     files.directory(

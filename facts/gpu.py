@@ -150,14 +150,6 @@ class GpuNode(FactBase[dict[str, Any]]):
         }
 
 
-def nvml_version(realpath: str | None) -> str | None:
-    """`/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.575.51.03` -> `575.51.03`."""
-    if not realpath or ".so." not in realpath:
-        return None
-    suffix = realpath.rsplit("libnvidia-ml.so.", 1)[-1]
-    return suffix if re.fullmatch(r"\d+(\.\d+)+", suffix) else None
-
-
 class AllocatableGpus(FactBase[dict[str, int]]):
     """
     ``nvidia.com/gpu`` allocatable per Kubernetes node, read with kubectl; ``{}`` when kubectl,

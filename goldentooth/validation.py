@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from .errors import Violation
+from .gpu import POLICIES as GPU_POLICIES
 from .model import DECLARED_GROUPS, HARDWARE_ARCH, Cluster, Host, version_minor
 
 HOST_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
@@ -271,8 +272,8 @@ def gpu_hosts(ctx: Context) -> Iterator[Violation]:
             yield _host(host, "groups", "gpu-is-worker", "is in gpu but not in k8s_workers")
         if host.expected_arch != "amd64":
             yield _host(host, "expected_arch", "gpu-amd64", f"GPU hosts must be amd64, not {host.expected_arch!r}")
-        if host.get("gpu_on_missing_driver", "fail") not in ("fail", "skip", "prepare"):
-            yield _host(host, "gpu_on_missing_driver", "gpu-policy", "must be 'fail', 'skip' or 'prepare'")
+        if host.get("gpu_on_missing_driver", "fail") not in GPU_POLICIES:
+            yield _host(host, "gpu_on_missing_driver", "gpu-policy", f"must be one of {', '.join(GPU_POLICIES)}")
 
 
 @rule

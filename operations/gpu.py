@@ -2,50 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pyinfra import host, logger
 from pyinfra.api import OperationError, operation
 
-from facts.gpu import GpuNode, nvml_version
+from facts.gpu import GpuNode
+from goldentooth.gpu import POLICIES, inconsistencies, missing
 from operations.refusal import refuse
-
-POLICIES = ("fail", "skip", "prepare")
-
-
-def missing(node: dict[str, Any]) -> list[str]:
-    """What keeps a host from being a GPU node at all (no GPU on the bus, no driver loaded)."""
-    reasons = []
-    if not node.get("pci_devices"):
-        reasons.append("no NVIDIA GPU on the PCI bus (no /sys/bus/pci/devices/* with vendor 0x10de, class 0x0300 or 0x0302)")
-    if not node.get("driver_loaded"):
-        reason = "no NVIDIA driver is loaded (/sys/module/nvidia absent)"
-        if node.get("nvidia_smi_error"):
-            reason += f"; nvidia-smi says: {node['nvidia_smi_error'].rstrip('.')}"
-        reasons.append(reason)
-    return reasons
-
-
-def inconsistencies(node: dict[str, Any], expected_count: int) -> list[str]:
-    """Broken rules of a host whose driver is loaded (errors whatever the policy, §2)."""
-    problems = []
-    if node.get("arch") != "amd64":
-        problems.append(f"architecture is {node.get('arch')!r}; the toolkit repository is used for amd64 GPU nodes only")
-    if node.get("nouveau_loaded"):
-        problems.append("the nouveau module is loaded; blacklist it and reboot")
-    if node.get("nvidia_smi_error"):
-        problems.append(f"nvidia-smi fails: {node['nvidia_smi_error']}")
-    versions = {
-        "/sys/module/nvidia/version": node.get("driver_version"),
-        "nvidia-smi": ({gpu["driver_version"] for gpu in node.get("gpus", [])} or {None}).pop(),
-        "NVML library": nvml_version(node.get("nvml_realpath")),
-    }
-    if None in versions.values() or len(set(versions.values())) > 1:
-        shown = ", ".join(f"{source} {version or 'absent'}" for source, version in versions.items())
-        problems.append(f"driver versions differ ({shown}): a driver package was upgraded without a reboot (Driver/library version mismatch)")
-    if node.get("gpu_count") != expected_count:
-        problems.append(f"nvidia-smi lists {node.get('gpu_count')} GPU(s), gpu_expected_count is {expected_count}")
-    return problems
 
 
 @operation()

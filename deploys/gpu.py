@@ -137,6 +137,6 @@ def gpu_cluster_objects() -> None:
     )
 
 
-if __name__ != "deploys.gpu":  # executed by pyinfra as a deploy file, not imported
+if "__name__" not in globals():  # pyinfra executes deploy files without __name__; imports set it
     gpu_node()
     gpu_cluster_objects()

@@ -126,7 +126,8 @@ def cluster_manifest(values: Mapping[str, Any]) -> str:
 def gpu_cluster_objects() -> None:
     """Cluster steps on the first control plane (§6, §8), when the inventory has GPU hosts."""
     cluster = current()
-    if host.name != cluster.init_node or not cluster.names("gpu"):
+    control_planes = cluster.names("k8s_control_plane")
+    if not control_planes or host.name != cluster.init_node or not cluster.names("gpu"):
         return
     manifest.applied(
         name="Apply the RuntimeClass nvidia and the NVIDIA device plugin",

@@ -93,8 +93,9 @@ def status(context: Context, local: bool, kubeconfig: str | None) -> None:
         if not gpu_hosts:
             click.echo(f"{cluster.source} has no host in group gpu")
             return
-        facts = gather(str(context.inventory), [h.name for h in gpu_hosts] + [cluster.init_node], ADMIN_KUBECONFIG)
-        nodes = facts.get(ALLOCATABLE_FACT, {}).get(cluster.init_node)
+        admin = [cluster.init_node] if cluster.names("k8s_control_plane") else []
+        facts = gather(str(context.inventory), [h.name for h in gpu_hosts] + admin, ADMIN_KUBECONFIG)
+        nodes = facts.get(ALLOCATABLE_FACT, {}).get(admin[0]) if admin else None
         rows = [(h.name, int(h.get("gpu_expected_count", 1)), facts.get(GPU_FACT, {}).get(h.name), nodes) for h in gpu_hosts]
     all_ready = True
     for name, expected, node, nodes in rows:

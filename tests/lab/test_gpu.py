@@ -25,7 +25,14 @@ import pytest
 from goldentooth import PROJECT_ROOT
 from goldentooth.pyinfra_run import RunReport, run_json
 
-if importlib.util.find_spec("goldentooth.lab.repo") is None or not (PROJECT_ROOT / "deploys" / "containerd.py").exists():
+def _available(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # its parent package is absent
+        return False
+
+
+if not _available("goldentooth.lab.repo") or not (PROJECT_ROOT / "deploys" / "containerd.py").exists():
     pytest.skip("needs the lab runtime with its repository builder and the containerd deploy", allow_module_level=True)
 
 import testinfra  # noqa: E402

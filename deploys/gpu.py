@@ -42,7 +42,7 @@ LEGACY_PLUGIN_VOLUMES = ["dev", "nvidia-ml-lib", "nvidia-ml-actual"]
 
 def containerd_config_version(installed: str | None, package_version: str) -> int:
     """Config `version` for containerd's major: the installed one, else the one data installs."""
-    major = (installed or package_version).split(".")[0]
+    major = (installed or package_version).split(":")[-1].split(".")[0]  # an epoch (`1:`) is not the major
     return 3 if major.isdigit() and int(major) >= 2 else 2
 
 

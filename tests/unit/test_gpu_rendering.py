@@ -157,7 +157,7 @@ def test_containerd_dropin_is_the_spec_text(version):
 
 @pytest.mark.parametrize(
     ("installed", "package", "config_version"),
-    [("1.7.27", "1.7.27-1", 2), ("1.6.20", "1.6.20~ds1-1+deb12u1", 2), ("2.0.5", "1.7.27-1", 3), (None, "2.1.0-1", 3), (None, "1.7.27-1", 2)],
+    [("1.7.27", "1.7.27-1", 2), ("1.6.20", "1.6.20~ds1-1+deb12u1", 2), ("2.0.5", "1.7.27-1", 3), (None, "2.1.0-1", 3), (None, "1.7.27-1", 2), (None, "1:2.0.0-1", 3)],
 )
 def test_containerd_config_version_follows_the_installed_major(installed, package, config_version):
     assert containerd_config_version(installed, package) == config_version

@@ -61,9 +61,9 @@ class LiveObjects(FactBase[dict[str, Any]]):
             return {"kubeconfig": False, "error": None, "objects": {}}
         if not text:
             return {"kubeconfig": True, "error": None, "objects": {}}
-        try:
-            payload = json.loads(text)
-        except json.JSONDecodeError:
+        try:  # kubectl may print warnings (stderr is kept for errors) before the JSON document
+            payload = json.loads(text[text.index("{"):])
+        except (ValueError, json.JSONDecodeError):
             return {"kubeconfig": True, "error": text.removesuffix("kubectl-failed").strip()[:500], "objects": {}}
         items = payload.get("items", []) if payload.get("kind", "").endswith("List") else [payload]
         objects = {f"{item['kind']}/{item['metadata']['name']}": _summary(item) for item in items}

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from .errors import Violation
+from .gpu import POLICIES as GPU_POLICIES
 from .model import DECLARED_GROUPS, HARDWARE_ARCH, Cluster, Host, version_minor
 from .systemd_escape import PathNotNormalized, escape_path
 from .zfs import arc_max_problem
@@ -275,8 +276,8 @@ def gpu_hosts(ctx: Context) -> Iterator[Violation]:
             yield _host(host, "groups", "gpu-is-worker", "is in gpu but not in k8s_workers")
         if host.expected_arch != "amd64":
             yield _host(host, "expected_arch", "gpu-amd64", f"GPU hosts must be amd64, not {host.expected_arch!r}")
-        if host.get("gpu_on_missing_driver", "fail") not in ("fail", "skip"):
-            yield _host(host, "gpu_on_missing_driver", "gpu-policy", "must be 'fail' or 'skip'")
+        if host.get("gpu_on_missing_driver", "fail") not in GPU_POLICIES:
+            yield _host(host, "gpu_on_missing_driver", "gpu-policy", f"must be one of {', '.join(GPU_POLICIES)}")
 
 
 @rule

@@ -19,11 +19,12 @@ from collections.abc import Callable
 from typing import Any
 
 
-def run_as_entry(namespace: dict[str, Any], deploy_function: Callable[[], Any]) -> None:
-    """Call `deploy_function` if this module is being executed by pyinfra as the deploy file.
+def run_as_entry(namespace: dict[str, Any], *deploy_functions: Callable[[], Any]) -> None:
+    """Call the deploy functions, in order, if this module is executed by pyinfra as the deploy file.
 
     pyinfra executes a deploy file with `exec()` in a fresh namespace that holds `__file__` but no
     `__name__`; an import always sets `__name__`. So a missing `__name__` means "entry file".
     """
     if "__name__" not in namespace:
-        deploy_function()
+        for deploy_function in deploy_functions:
+            deploy_function()

@@ -23,6 +23,7 @@ from goldentooth.inventory import current
 from goldentooth.manifests import render_manifest
 from goldentooth.templating import render
 from operations import apt, apt_key, gpu, manifest
+from deploys import run_as_entry
 
 TOOLKIT_PACKAGES = [
     "nvidia-container-toolkit",
@@ -138,6 +139,4 @@ def gpu_cluster_objects() -> None:
     )
 
 
-if "__name__" not in globals():  # pyinfra executes deploy files without __name__; imports set it
-    gpu_node()
-    gpu_cluster_objects()
+run_as_entry(globals(), gpu_node, gpu_cluster_objects)

@@ -22,6 +22,7 @@ from goldentooth import join_material, kubeadm_config
 from goldentooth.inventory import current
 from goldentooth.kubeadm_state import ADMIN_CONF, INIT_PHASES
 from operations import calico, kubeadm, kubernetes_node, sequence
+from deploys import run_as_entry
 
 #: This run's join material: filled at execution time on the admin host, read by the joins.
 MATERIAL = join_material.RUN
@@ -111,6 +112,4 @@ def kubeadm_cluster() -> None:
     cluster_step(admin, "Delete this run's bootstrap token", kubeadm.delete_bootstrap_token, material=MATERIAL)
 
 
-# pyinfra executes this file without a module spec; an import (deploys/kubernetes.py) calls the function.
-if globals().get("__spec__") is None:
-    kubeadm_cluster()
+run_as_entry(globals(), kubeadm_cluster)

@@ -21,6 +21,7 @@ from goldentooth.container import kernel_refuses
 from goldentooth.inventory import current
 from goldentooth.nfs import ClientShare, client_shares, export_mount_problem, fstab_line, own_shares
 from operations import guard, nfs, text_files
+from deploys import run_as_entry
 
 UNIT_DIR = "/etc/systemd/system"
 NFS_SERVER_UNIT = nfs.NFS_SERVER_UNIT
@@ -145,8 +146,4 @@ def nfs_clients() -> None:
         _no_client_units(share, exported)
 
 
-# Run as a deploy file (`pyinfra inventory.py deploys/nfs.py`): pyinfra executes it without a
-# module name, so the name resolves to "builtins". Importing this module runs nothing.
-if __name__ == "builtins":
-    nfs_clients()
-    nfs_server()
+run_as_entry(globals(), nfs_clients, nfs_server)

@@ -18,6 +18,7 @@ from goldentooth.inventory import current
 from goldentooth.pki import cluster as identities
 from goldentooth.pki.sshca import CADirectory
 from operations import sshcert, sshd
+from deploys import run_as_entry
 
 USER_CA_FILE = "/etc/ssh/ssh_user_ca.pub"
 PRINCIPALS_DIR = "/etc/ssh/auth_principals"
@@ -84,5 +85,4 @@ def ssh_certificates() -> None:
         )
 
 
-if __name__ == "builtins":  # run by pyinfra as a deploy file
-    ssh_certificates()
+run_as_entry(globals(), ssh_certificates)

@@ -14,6 +14,7 @@ from pyinfra.api import deploy
 
 from deploys.nfs import nfs_clients, nfs_server
 from deploys.zfs import zfs_storage
+from deploys import run_as_entry
 
 
 @deploy("Storage")
@@ -24,6 +25,4 @@ def storage() -> None:
     zfs_storage()
 
 
-# pyinfra executes a deploy file without a module name, so the name resolves to "builtins".
-if __name__ == "builtins":
-    storage()
+run_as_entry(globals(), storage)

@@ -24,6 +24,7 @@ from operations import guard, text_files
 from operations import zfs as zfs_ops
 
 from deploys._zfs_replication import replication
+from deploys import run_as_entry
 
 UNIT_DIR = "/etc/systemd/system"
 
@@ -147,6 +148,4 @@ def zfs_storage() -> None:
     _syncoid_units(host_role, cluster.zfs_replicas)
 
 
-# Run as a deploy file (`pyinfra inventory.py deploys/zfs.py`); importing this module runs nothing.
-if __name__ == "builtins":
-    zfs_storage()
+run_as_entry(globals(), zfs_storage)

@@ -7,7 +7,7 @@ from typing import Any
 
 from pyinfra.api import FactBase, QuoteString, StringCommand
 
-from goldentooth import pki
+from goldentooth.pki import x509 as pki
 from goldentooth.kubeadm_state import CA_CRT, STATE_FILES
 
 PACKAGES = ("kubeadm", "kubelet", "kubectl")

@@ -17,7 +17,8 @@ from pyinfra.api import FunctionCommand, HiddenValue, OperationError, QuoteStrin
 
 from facts.kubeadm import ApiServerAnswers, KubeadmNodeState
 from facts.kubernetes import ClusterNodes, kubectl
-from goldentooth import join_material, kubeadm_config, pki
+from goldentooth import join_material, kubeadm_config
+from goldentooth.pki import x509 as pki
 from goldentooth.kubeadm_state import CA_CRT, INIT, NONE, NodeFiles, StateError, classify
 from goldentooth.validation import parse_duration
 

@@ -1,5 +1,6 @@
-"""The operator's SSH certificate authorities: CA store, certificate issuance, client trust.
+"""Public-key infrastructure on the operator's side.
 
-Everything here runs on the operator's machine; CA private keys are read here and nowhere else
-(spec 90-ssh-certificates.md).
+- sshca, certificates, cluster: the SSH certificate authorities, certificate issuance and client
+  trust. CA private keys are read here and nowhere else (spec 90-ssh-certificates.md).
+- x509: the kubeadm PKI as read from hosts (discovery CA hash, certificate expiry).
 """

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from goldentooth import PROJECT_ROOT, pki
+from goldentooth import PROJECT_ROOT
+from goldentooth.pki import x509 as pki
 from goldentooth.inventory import load_inventory
 from goldentooth.lifecycle.upgrade import node_order
 from goldentooth.pyinfra_run import deploy_file, run_json

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from goldentooth import join_material, pki
+from goldentooth import join_material
+from goldentooth.pki import x509 as pki
 from goldentooth.kubeadm_state import INIT, JOIN_CONTROL_PLANE, JOIN_WORKER, NONE, NodeFiles, StateError, classify
 from operations import kubeadm as kubeadm_ops
 

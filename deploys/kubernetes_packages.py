@@ -32,8 +32,10 @@ def kubernetes_packages() -> None:
                        src=rendered("deb822.sources.j2", uri=node.kubernetes_apt_repo_url, suite="/", components=[],
                                     arch=ctx.profile["arch"], keyring=keyring),
                        user="root", group="root", mode="644")
+    # The configured base URL without its scheme, not just its host: a server may hold other
+    # repositories too (the lab serves every repository from one address).
     others = apt.only_source(name="Remove other and legacy Kubernetes apt sources", keep=sources,
-                             mentions=LEGACY_MENTIONS + [ctx.data("kubernetes_apt_base").split("://")[-1].split("/")[0]])
+                             mentions=LEGACY_MENTIONS + [ctx.data("kubernetes_apt_base").split("://")[-1]])
     apt_update(name="Update apt lists for the Kubernetes source", _if=any_changed(key, source, others))
     version = node.kubernetes_package_version
     packages = ctx.data("kubernetes_packages")

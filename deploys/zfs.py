@@ -37,10 +37,13 @@ def _zfs_packages() -> None:
     """
     data = host.data
     if not data.zfs_packages:
+        logger.warning(f"{host.print_prefix}skipping the ZFS packages: zfs_packages is empty in the data")
         return
     distro = host.get_fact(LinuxDistribution)
     bookworm = distro.get("name") == "Debian" and (distro.get("release_meta") or {}).get("VERSION_CODENAME") == "bookworm"
     if not (bookworm and data.get("debian_backports_suite")):
+        if bookworm:
+            logger.warning(f"{host.print_prefix}no bookworm-backports source: debian_backports_suite is unset in the data")
         apt.packages(
             name="Install ZFS (the module ships with the kernel)",
             packages=[name for name in data.zfs_packages if name != "zfs-dkms"],

@@ -43,7 +43,11 @@ class LiveObjects(FactBase[dict[str, Any]]):
         }
     """
 
-    default = dict
+    @staticmethod
+    def default() -> dict[str, Any]:
+        """No output at all: kubectl read the objects and found none (``--ignore-not-found`` prints
+        nothing); pyinfra hands empty output to ``default`` instead of ``process``."""
+        return {"kubeconfig": True, "error": None, "objects": {}}
 
     def command(self, kubeconfig: str, namespace: str, refs: list[str]) -> StringCommand:
         config = QuoteString(kubeconfig)

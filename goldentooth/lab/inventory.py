@@ -12,6 +12,7 @@ import os
 import pprint
 import runpy
 import secrets
+import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +29,8 @@ from .errors import LabError
 LAB_DATA: dict[str, Any] = {
     "lab": True,
     "ssh_config_file": "{state_dir}/ssh_config",
+    # The lab's own SSH CAs (made by `lab up`); pyinfra keeps the lab's record of its nodes' host keys.
+    "ssh_ca_dir": "{state_dir}/ssh-ca",
     "ssh_known_hosts_file": "{state_dir}/known_hosts",
     "ssh_strict_host_key_checking": "yes",
     "expected_arch": "{arch}",
@@ -44,6 +47,11 @@ LAB_DATA: dict[str, Any] = {
     "containerd_package_version": "{versions[containerd]}",
     # No Calico can run in the lab: a checksummed double with the manifest's shape (kubeadm deploy).
     "calico_manifest": "goldentooth/lab/calico/v3.29.3/calico.yaml",
+    # No GPU and no NVIDIA driver in a lab node: install the toolkit and runtime ahead of the driver.
+    "gpu_on_missing_driver": "prepare",
+    # No ZFS packages and no backports suite in the lab repository (the deploy warns what it skips).
+    "zfs_packages": [],
+    "debian_backports_suite": None,
 }
 
 #: Debian packages whose version the lab reads from its repository for LAB_DATA (`{versions[...]}`),
@@ -74,13 +82,34 @@ def lab_publish(nodes: list[Node], groups: Mapping[str, list[str]], inventory_fi
     """What a lab inventory file publishes: the base inventory with LAB_DATA on every host."""
     state_dir = Path(inventory_file).resolve().parent
     overlay = lab_data(str(state_dir), repo_url, arch, versions)
+    fs_type = filesystem_type(state_dir)
     return publish(
         nodes, groups, inventory_file,
-        extra_host_data={node.name: overlay for node in nodes},
+        extra_host_data={node.name: {**overlay, **lab_exports(node, fs_type)} for node in nodes},
         group_data_dir=Path(group_data_dir),
         secrets_file=state_dir / "secrets.yaml",
         only_hosts=booted,
     )
+
+
+def filesystem_type(path: Path) -> str:
+    """The filesystem type findmnt reports for the mount holding `path`."""
+    result = subprocess.run(["findmnt", "-n", "-o", "FSTYPE", "-T", str(path)], capture_output=True, text=True,
+                            check=False)
+    if result.returncode != 0 or not result.stdout.strip():
+        raise LabError(f"findmnt cannot tell the filesystem of {path}: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def lab_exports(node: Node, fs_type: str) -> dict[str, Any]:
+    """A node's `nfs_exports` as the lab serves them: from a directory of the node's under the state
+    directory, bind-mounted at the export path (goldentooth.lab.node.export_binds), so of that
+    directory's filesystem type and with no disk UUID (no /etc/fstab line)."""
+    exports = node.data.get("nfs_exports")
+    if not exports:
+        return {}
+    return {"nfs_exports": [{**{k: v for k, v in export.items() if k != "fs_uuid"}, "fs_type": fs_type}
+                            for export in exports]}
 
 
 def ensure_lab_secrets(path: Path) -> None:

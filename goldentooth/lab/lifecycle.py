@@ -59,6 +59,8 @@ def up(lab: Lab, inventory: Path, echo: Echo, hosts: str | None = None, groups: 
         started = time.monotonic()
         sshconfig.ensure_operator_key(lab.key)
         ensure_lab_secrets(lab.secrets)
+        if sshconfig.ensure_ssh_ca(lab.ssh_ca):
+            echo(f"lab SSH CAs created in {lab.ssh_ca}")
         base = load_base(inventory, lab.secrets)
         selected = select_hosts(base, inventory, hosts, groups)
         names = [host.name for host in selected]
@@ -130,8 +132,9 @@ def _bring_up(lab: Lab, state: LabState, hosts: Sequence[Host], tree: Path | Non
                                   state.cidr, state.gateway)
         root = node.mount_overlay(Path(state.image), Path(record.mounted).parent)
         host_keys[host.name] = node.write_identity(root, identity_for(host))
+        binds = node.export_binds(Path(record.mounted).parent, host.data.get("nfs_exports") or [])
         record.nspawn = node.boot(record, root, lab.logs_dir / f"{host.name}.console.log",
-                                  cgroup.node_cgroups(lab.name, host.name))
+                                  cgroup.node_cgroups(lab.name, host.name), binds)
 
     try:
         _parallel(start, list(enumerate(hosts)))

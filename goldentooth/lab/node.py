@@ -13,8 +13,10 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from . import cgroup
 from .command import run
@@ -78,11 +80,27 @@ def write_identity(root: Path, identity: Identity) -> list[str]:
     return [path.read_text().strip() for path in sorted((root / "etc" / "ssh").glob("ssh_host_*_key.pub"))]
 
 
-def boot(record: NodeRecord, root: Path, log_path: Path, cgroups: list[Path]) -> Process:
-    """Start systemd-nspawn detached, inside the node's own cgroups; return the recorded process."""
+def export_binds(directory: Path, exports: Sequence[Mapping[str, Any]]) -> list[tuple[Path, str]]:
+    """One fresh directory per NFS export path, to be bind-mounted there: the export's filesystem.
+
+    A real mount at the export path is what the export guard demands; in the lab it is this
+    directory of the node (`<node dir>/exports/<n>`), removed with the node.
+    """
+    binds = []
+    for index, export in enumerate(exports):
+        source = directory / "exports" / str(index)
+        source.mkdir(parents=True, mode=0o755)
+        binds.append((source, str(export["path"])))
+    return binds
+
+
+def boot(record: NodeRecord, root: Path, log_path: Path, cgroups: list[Path],
+         binds: Sequence[tuple[Path, str]] = ()) -> Process:
+    """Start systemd-nspawn detached, inside the node's own cgroups, with `binds` (source, path) mounted."""
     argv = [
         sys.executable, "-I", "-S", str(CGROUP_JOIN), *map(str, cgroups), "--", "systemd-nspawn", "-q", "-D", str(root), "-b", "-M", record.name, "--register=no", "--keep-unit",
         f"--network-namespace-path={netns_path(record.netns)}", *NSPAWN_OPTIONS,
+        *(f"--bind={source}:{path}" for source, path in binds),
     ]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from ..pki.sshca import AUTHORITIES, CADirectory
 from .command import run
 from .network import netns_path
 
@@ -25,6 +26,15 @@ def ensure_operator_key(key: Path) -> str:
         key.parent.mkdir(parents=True, exist_ok=True)
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "goldentooth-lab-operator", "-f", str(key)])
     return key.with_suffix(".pub").read_text(encoding="utf-8").strip()
+
+
+def ensure_ssh_ca(directory: Path) -> bool:
+    """Create the lab's own host and user CAs once (never the operator's); True when made now."""
+    ca_dir = CADirectory.at(directory)
+    if all(ca_dir.authority(kind).pub_path.exists() for kind in AUTHORITIES):
+        return False
+    ca_dir.init()
+    return True
 
 
 def proxy_command(fabric: str) -> str:

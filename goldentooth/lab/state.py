@@ -120,6 +120,7 @@ class Lab:
         self.key = self.dir / "id_ed25519"
         self.inventory = self.dir / "inventory.py"
         self.secrets = self.dir / "secrets.yaml"
+        self.ssh_ca = self.dir / "ssh-ca"
         self.nodes_dir = self.dir / "nodes"
         self.logs_dir = self.dir / "logs"
         #: Control sockets live in /run: a socket path must stay under ~100 bytes.

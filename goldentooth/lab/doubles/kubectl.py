@@ -1,6 +1,6 @@
 """kubectl double: the kubectl commands the engine runs, against the lab API server double.
 
-Supported: version, get (nodes, applied kinds, --raw), label, taint, annotate, cordon, uncordon,
+Supported: version, get (nodes, applied kinds, KIND/NAME refs, --ignore-not-found, --raw), label, taint, annotate, cordon, uncordon,
 drain, wait --for=condition=Ready node/N, apply -f, diff -f, delete node, and
 ``exec etcd-<member> -- etcdctl`` (member list/remove, endpoint health --cluster). Other commands and flags
 are rejected as kubectl does (``error: unknown flag: --x``). Workloads never run in the lab, so
@@ -23,7 +23,7 @@ S, B = ("str", ""), ("bool", False)
 FLAGS = Flags({"kubeconfig": S, "namespace": S, "all-namespaces": B, "output": S, "overwrite": B, "raw": S,
                "filename": ("list", []), "for": S, "timeout": ("str", "30s"), "ignore-daemonsets": B,
                "delete-emptydir-data": B, "grace-period": ("str", "-1"), "force": B, "disable-eviction": B,
-               "client": B, "selector": S, "server-side": B, "v": ("str", "0")},
+               "client": B, "selector": S, "ignore-not-found": B, "server-side": B, "v": ("str", "0")},
               {"n": "namespace", "A": "all-namespaces", "o": "output", "f": "filename", "l": "selector"})
 NODE_KINDS = {"node", "nodes", "no"}
 SHORT_KINDS = {"ds": "daemonset", "cm": "configmap", "deploy": "deployment", "svc": "service", "ns": "namespace"}
@@ -98,24 +98,50 @@ def _get(values: dict, args: list[str], version: str) -> int:
         return 0
     if not args:
         raise UsageError("You must specify the type of resource to get.")
-    kind, names = args[0].split("/")[0].lower(), args[1:] or ([args[0].split("/")[1]] if "/" in args[0] else [])
-    if kind in NODE_KINDS:
-        items = [item for name in names for item in _call(values, "nodes", {"name": name})["items"]] if names \
-            else _call(values, "nodes")["items"]
+    refs = _refs(args)
+    items = []
+    for kind, name in refs:
+        found = _get_nodes(values, name) if kind in NODE_KINDS else _get_objects(values, kind, name)
+        if name and not found and not values["ignore-not-found"]:
+            raise Failure(f'Error from server (NotFound): {_kind(kind)}s "{name}" not found')
+        items += found
+    if not items and values["ignore-not-found"]:
+        return 0
+    if all(kind in NODE_KINDS for kind, _ in refs):
         table = ["NAME" + " " * 12 + "STATUS" + " " * 5 + "ROLES" + " " * 11 + "VERSION"] + [
             f"{n['metadata']['name']:<16}{_status(n):<11}{_roles(n):<16}{n['status']['nodeInfo']['kubeletVersion']}"
             for n in items]
     else:
-        kind = SHORT_KINDS.get(kind, kind).removesuffix("s") if kind not in ("runtimeclass", "runtimeclasses") else "runtimeclass"
-        namespace = "" if values["all-namespaces"] else values["namespace"]
-        items = [i for name in (names or [""]) for i in _call(values, "objects", {"kind": kind, "name": name,
-                                                                                    "namespace": namespace})["items"]]
-        if names and not items:
-            raise Failure(f'Error from server (NotFound): {kind}s "{names[0]}" not found')
         table = ["NAME"] + [i["metadata"]["name"] for i in items] if items else ["No resources found"]
-    single = len(names) == 1 and len(items) == 1
+    single = len(refs) == 1 and bool(refs[0][1]) and len(items) == 1
     _print(values, items[0] if single else {"apiVersion": "v1", "kind": "List", "items": items}, table)
     return 0
+
+
+def _refs(args: list[str]) -> list[tuple[str, str]]:
+    """`KIND [NAME...]` or `KIND/NAME...` (kinds may differ) as (lower-case kind, name or "") pairs."""
+    if any("/" in arg for arg in args):
+        if not all("/" in arg for arg in args):
+            raise UsageError("there is no need to specify a resource type as a separate argument when passing "
+                             "arguments in resource/name form")
+        return [(kind.lower(), name) for kind, name in (arg.split("/", 1) for arg in args)]
+    return [(args[0].lower(), name) for name in args[1:]] or [(args[0].lower(), "")]
+
+
+def _kind(kind: str) -> str:
+    """The double's singular kind name for a kubectl resource word."""
+    if kind in ("runtimeclass", "runtimeclasses"):
+        return "runtimeclass"
+    return SHORT_KINDS.get(kind, kind).removesuffix("s")
+
+
+def _get_nodes(values: dict, name: str) -> list[dict]:
+    return _call(values, "nodes", {"name": name} if name else {})["items"]
+
+
+def _get_objects(values: dict, kind: str, name: str) -> list[dict]:
+    namespace = "" if values["all-namespaces"] else values["namespace"]
+    return _call(values, "objects", {"kind": _kind(kind), "name": name, "namespace": namespace})["items"]
 
 
 def _status(node: dict) -> str:

@@ -140,7 +140,7 @@ def _objects(data: dict, body: dict) -> dict:
     objects = {**state.uploaded_objects(data), **data["objects"]}
     items = [copy.deepcopy(v) for k, v in sorted(objects.items()) if k.startswith(prefix)
              and (not body.get("name") or v["metadata"]["name"] == body["name"])
-             and (not body.get("namespace") or v["metadata"].get("namespace", "") == body["namespace"])]
+             and (not body.get("namespace") or v["metadata"].get("namespace", "") in ("", body["namespace"]))]
     return {"items": items}
 
 

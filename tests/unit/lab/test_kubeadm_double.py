@@ -261,3 +261,17 @@ def test_kubectl_labels_and_taints_need_overwrite(cluster):
     assert node["metadata"]["labels"]["arch"] == "amd64"
     assert {"key": "gpu", "value": "true", "effect": "NoSchedule"} in node["spec"]["taints"]
     assert [e.get("command") for e in init.log("kubectl")].count("taint") >= 2
+
+
+def test_kubectl_get_refs_of_several_kinds_ignoring_absent_ones(cluster):
+    _, _, init = cluster
+    kubectl = ("kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "-n", "kube-system")
+    refs = ("get", "RuntimeClass/nvidia", "DaemonSet/plugin", "--ignore-not-found", "-o", "json")
+    assert init.run(*kubectl, *refs).stdout == ""
+    assert "NotFound" in init.run(*kubectl, "get", "RuntimeClass/nvidia", check=False).stderr
+    manifest = init.root / "objects.yaml"
+    manifest.write_text("apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: nvidia}\nhandler: nvidia\n")
+    init.run("kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "apply", "-f", "/objects.yaml")
+    listing = json.loads(init.run(*kubectl, *refs).stdout)
+    assert [item["kind"] for item in listing["items"]] == ["RuntimeClass"]
+    assert "there is no need to specify a resource type" in init.run(*kubectl, "get", "ds", "x/y", check=False).stderr

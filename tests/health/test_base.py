@@ -1,0 +1,60 @@
+"""Node base, every host: identity, OS, architecture, cgroups, address, swap.
+
+Spec 00-topology-and-data.md "Checks: host-level" and 99-verification.md BASE-1 and BASE-3.
+Checks of files the node-base deploy writes (hosts file, modules, sysctls, apt pins, time sync)
+sit below the host identity checks in this module.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import shlex
+
+import pytest
+
+pytestmark = pytest.mark.groups("all")
+
+
+def os_release(text: str) -> dict[str, str]:
+    """KEY=value pairs of /etc/os-release (values may be shell-quoted)."""
+    pairs = (line.partition("=") for line in text.splitlines() if "=" in line and not line.startswith("#"))
+    return {key: " ".join(shlex.split(value)) for key, _, value in pairs}
+
+
+def test_architecture(node):
+    """BASE-1: the dpkg architecture is the one the host's hardware implies."""
+    assert node.check_output("dpkg --print-architecture") == node.inventory.expected_arch
+
+
+def test_operating_system(node):
+    release = os_release(node.file("/etc/os-release").content_string)
+    assert f"{release.get('ID')} {release.get('VERSION_ID')}" == node.inventory.expected_os
+
+
+def test_hostname(node):
+    assert node.check_output("hostname") == node.name
+
+
+@pytest.mark.kernel
+def test_device_tree_model(node):
+    """A Raspberry Pi exactly when the inventory says so (the lab shares the controller's hardware)."""
+    model = node.run("cat /proc/device-tree/model")
+    is_pi = model.rc == 0 and model.stdout.startswith("Raspberry Pi")
+    assert is_pi == node.inventory.in_group("raspberry_pi"), model.stdout or model.stderr
+
+
+def test_cgroup_v2(node):
+    assert node.check_output("stat -fc %s /sys/fs/cgroup", "%T") == "cgroup2fs"
+
+
+def test_address_on_interface(node):
+    """The inventory address sits on an interface with the host network's prefix length."""
+    prefix = ipaddress.ip_network(node.data["host_network_cidr"]).prefixlen
+    addresses = {line.split()[3] for line in node.check_output("ip -4 -o addr show").splitlines()}
+    assert f"{node.inventory.address}/{prefix}" in addresses
+
+
+@pytest.mark.kernel
+def test_no_swap(node):
+    """BASE-3 (the lab's containers see the controller's swap, hence the kernel marker)."""
+    assert node.check_output("swapon --show --noheadings") == ""

@@ -42,7 +42,7 @@ def pytest_argv(
 ) -> list[str]:
     """The pytest command line of a health run (run from the project root)."""
     argv = [sys.executable, "-m", "pytest", str(HEALTH_DIR), "--inventory", str(inventory.resolve())]
-    argv += ["-q", "-p", "no:cacheprovider", "--junitxml", str(junitxml)]
+    argv += ["-q", "--tb=short", "-p", "no:cacheprovider", "--junitxml", str(junitxml)]
     argv += ["-n", str(workers)] + (["--dist", "load"] if workers else [])
     if groups:
         argv += ["--groups", groups]

@@ -88,7 +88,9 @@ def render_summary(results: list[CaseResult]) -> str:
     rows = [["host", *capabilities]] + [[host, *(_cell(table[host][cap]) for cap in capabilities)] for host in hosts]
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))] if results else []
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows] if results else []
-    failures = [result for result in results if result.outcome in ("failed", "error")]
+    failures = sorted(
+        (result for result in results if result.outcome in ("failed", "error")), key=lambda r: (r.host, r.test_id)
+    )
     if failures:
         lines += ["", "failures:"]
         lines += [f"  {r.host:<10} {r.test_id}: {r.outcome}: {r.message}" for r in failures]

@@ -34,10 +34,12 @@ class FakeNode:
         return self.answers.pop(0)
 
 
-# systemctl show, Key=Value lines in systemd's own order (service properties before unit ones)
+# `systemctl show -p LoadState,UnitFileState,ActiveState,SubState,Result UNIT` on Debian 12 (systemd 252):
+# systemd prints in its own order (Result first), not in the order asked for.
 SSH_SERVICE = "Result=success\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\n"
 STATIC_TIMER = "Result=success\nLoadState=loaded\nActiveState=active\nSubState=waiting\nUnitFileState=static\n"
-MISSING = "LoadState=not-found\nActiveState=inactive\nSubState=dead\nUnitFileState=\n"
+MISSING = "Result=success\nLoadState=not-found\nActiveState=inactive\nSubState=dead\nUnitFileState=\n"
+TARGET = "LoadState=loaded\nActiveState=active\nSubState=active\nUnitFileState=static\n"
 
 
 def test_unit_state_enabled_and_running():
@@ -55,10 +57,14 @@ def test_static_unit_is_not_enabled():
     assert state.active and state.sub_state == "waiting"
 
 
-def test_missing_unit_is_not_found_and_has_no_result():
+def test_missing_unit_is_not_found():
     state = checks.unit_state(FakeNode([Result(stdout=MISSING)]), "nope.service")
-    assert state.load_state == "not-found" and not state.loaded
-    assert state.result is None
+    assert state.load_state == "not-found" and not state.loaded and not state.enabled
+
+
+def test_target_has_no_result():
+    state = checks.unit_state(FakeNode([Result(stdout=TARGET)]), "multi-user.target")
+    assert state == checks.UnitState("loaded", "static", "active", "active", None)
 
 
 def test_unit_name_is_quoted():
@@ -84,10 +90,10 @@ def test_failing_systemctl_raises():
 
 
 SS = """\
-LISTEN 0      4096         0.0.0.0:22        0.0.0.0:*
+LISTEN 0      128    0.0.0.0:22 0.0.0.0:*
 LISTEN 0      4096   127.0.0.53%lo:53        0.0.0.0:*
 LISTEN 0      3000       10.4.0.10:6443      0.0.0.0:*
-LISTEN 0      128             [::]:22           [::]:*
+LISTEN 0      128       [::]:22    [::]:*
 LISTEN 0      4096               *:8404            *:*
 LISTEN 0      64      [fe80::1%eth0]:9000        [::]:*
 """
@@ -187,7 +193,7 @@ def test_removed_package_with_config_files():
 
 
 def test_unknown_package_is_none():
-    node = FakeNode([Result(rc=1, stderr="dpkg-query: no packages found matching kubectl\n")])
+    node = FakeNode([Result(rc=1, stderr="dpkg-query: no packages found matching kubectl\n")])  # Debian 12
     assert checks.package_status(node, "kubectl") is None
 
 

@@ -24,7 +24,7 @@ def test_pytest_argv(tmp_path: Path):
     )
     assert argv[:4] == [sys.executable, "-m", "pytest", str(HEALTH_DIR)]
     assert argv[4:] == [
-        "--inventory", str(Path("inventory.py").resolve()), "-q", "-p", "no:cacheprovider",
+        "--inventory", str(Path("inventory.py").resolve()), "-q", "--tb=short", "-p", "no:cacheprovider",
         "--junitxml", str(tmp_path / "j.xml"), "-n", "4", "--dist", "load", "--groups", "k8s_cluster",
         "--capability", "base", "--capability", "gpu", "-k", "hostname", "-m", "not slow", "-x",
     ]

@@ -16,17 +16,17 @@ from ..health.report import read_junit, render_summary
 from . import EXIT_FAILED, EXIT_INVALID, Context, cli, pass_context
 
 HEALTH_DIR = PROJECT_ROOT / "tests" / "health"
-#: Upper bound on parallel pytest workers: SSH checks wait on the network, not the CPU.
-MAX_WORKERS = 8
+
 
 
 def capability_names() -> list[str]:
     return sorted(path.stem.removeprefix("test_") for path in HEALTH_DIR.glob("test_*.py"))
 
 
-def default_workers(hosts: int) -> int:
-    """One worker per host up to MAX_WORKERS; no worker processes for a single host."""
-    workers = min(hosts, MAX_WORKERS)
+def default_workers(hosts: int, cpus: int | None = None) -> int:
+    """One worker per host, at most two per CPU (each SSH command costs CPU on the controller,
+    and workers take about a second to start); no worker processes for a single host."""
+    workers = min(hosts, 2 * (cpus or os.cpu_count() or 1))
     return workers if workers > 1 else 0
 
 
@@ -76,7 +76,7 @@ def exit_code(pytest_rc: int) -> int:
 @click.option("--junitxml", type=click.Path(dir_okay=False), help="Also keep the JUnit XML report at PATH.")
 @click.option("-k", "keyword", metavar="EXPR", help="Only tests matching this pytest -k expression.")
 @click.option("-m", "markexpr", metavar="EXPR", help='pytest marker expression, e.g. "not slow and not e2e".')
-@click.option("-n", "workers", type=click.IntRange(min=0), help="Parallel workers (default: one per host, at most 8).")
+@click.option("-n", "workers", type=click.IntRange(min=0), help="Parallel workers (default: one per host, at most two per CPU).")
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- PYTEST_ARGS]")
 @pass_context
 def health_test(

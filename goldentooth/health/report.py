@@ -74,7 +74,7 @@ def _cell(counts: Counter) -> str:
     if bad:
         return f"FAIL {bad}/{total}"
     if counts["passed"]:
-        return f"ok {counts['passed']}" + (f" +{counts['skipped']}s" if counts["skipped"] else "")
+        return f"ok {counts['passed']}" + (f" skip {counts['skipped']}" if counts["skipped"] else "")
     return f"skip {counts['skipped']}"
 
 

@@ -4,7 +4,7 @@ Tests declare their hosts with `@pytest.mark.groups("k8s_cluster", ...)` (option
 `where=lambda host: ...` to filter by data); the suite runs each test once per selected host.
 Marked checks (kernel, cluster, gpu, ...) are skipped with a reason on lab hosts, whose inventory
 data carries `lab: True`. A marker written with `lab=True` (e.g. `@pytest.mark.e2e(lab=True)`)
-declares that the check runs in the lab too.
+declares that the check runs in the lab too; `reason="..."` replaces the generic skip reason.
 """
 
 from __future__ import annotations
@@ -77,5 +77,5 @@ def lab_skip_reason(marks: Iterable[Any], lab: bool) -> str | None:
         return None
     for mark in marks:
         if mark.name in LAB_SKIPS and not mark.kwargs.get("lab", False):
-            return f"lab: @{mark.name}: {LAB_SKIPS[mark.name]}"
+            return f"lab: @{mark.name}: {mark.kwargs.get('reason') or LAB_SKIPS[mark.name]}"
     return None

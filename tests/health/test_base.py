@@ -35,17 +35,17 @@ def test_hostname(node):
     assert node.check_output("hostname") == node.name
 
 
-@pytest.mark.kernel
+@pytest.mark.kernel(reason="the lab's containers see the controller's hardware")
 def test_device_tree_model(node):
-    """A Raspberry Pi exactly when the inventory says so (the lab shares the controller's hardware)."""
+    """A Raspberry Pi exactly when the inventory says so."""
     model = node.run("cat /proc/device-tree/model")
     is_pi = model.rc == 0 and model.stdout.startswith("Raspberry Pi")
     assert is_pi == node.inventory.in_group("raspberry_pi"), model.stdout or model.stderr
 
 
-@pytest.mark.kernel
+@pytest.mark.kernel(reason="the lab's containers get the controller's cgroup hierarchy")
 def test_cgroup_v2(node):
-    """The unified hierarchy (the lab's containers get the controller's cgroup setup, hence the marker)."""
+    """The unified cgroup hierarchy (kubelet's systemd cgroup driver expects it)."""
     assert node.check_output("stat -fc %s /sys/fs/cgroup", "%T") == "cgroup2fs"
 
 
@@ -56,7 +56,7 @@ def test_address_on_interface(node):
     assert f"{node.inventory.address}/{prefix}" in addresses
 
 
-@pytest.mark.kernel
+@pytest.mark.kernel(reason="the lab's containers see the controller's swap")
 def test_no_swap(node):
-    """BASE-3 (the lab's containers see the controller's swap, hence the kernel marker)."""
+    """BASE-3: no swap is active (kubelet refuses to run with swap by default)."""
     assert node.check_output("swapon --show --noheadings") == ""

@@ -39,7 +39,8 @@ def test_exit_codes(pytest_rc, expected):
 
 
 def test_default_workers():
-    assert [default_workers(hosts) for hosts in (0, 1, 2, 13)] == [0, 0, 2, 8]
+    assert [default_workers(hosts, cpus=2) for hosts in (0, 1, 2, 13)] == [0, 0, 2, 4]
+    assert default_workers(13, cpus=16) == 13
 
 
 def test_unknown_capability_is_a_usage_error(secrets):

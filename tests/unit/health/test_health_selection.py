@@ -50,6 +50,8 @@ def test_lab_skip_reasons():
     reason = selection.lab_skip_reason([pytest.mark.groups("all").mark, pytest.mark.cluster.mark], lab=True)
     assert reason.startswith("lab: @cluster: needs a running Kubernetes control plane")
     assert selection.lab_skip_reason([pytest.mark.e2e(lab=True).mark], lab=True) is None
+    own = selection.lab_skip_reason([pytest.mark.kernel(reason="swap is the controller's").mark], lab=True)
+    assert own == "lab: @kernel: swap is the controller's"
     assert selection.lab_skip_reason([pytest.mark.groups("all").mark], lab=True) is None
     for name in selection.LAB_SKIPS:
         assert selection.lab_skip_reason([getattr(pytest.mark, name).mark], lab=True)

@@ -65,14 +65,15 @@ def stopwatch() -> Iterator[list[float]]:
 
 
 def machine() -> str:
-    """One line describing the controller the numbers were taken on."""
+    """The controller the numbers were taken on, with its load average (other work skews them)."""
     cpu = next(
         (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
          if line.startswith("model name")),
         platform.processor(),
     )
     memory_kib = int(Path("/proc/meminfo").read_text().split()[1])
-    return f"{cpu}, {os.cpu_count()} CPUs, {memory_kib / 2**20:.0f} GiB, Linux {platform.release()}"
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    return f"{cpu}, {os.cpu_count()} CPUs, {memory_kib / 2**20:.0f} GiB, Linux {platform.release()}, load {load}"
 
 
 def goldentooth(*args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -39,7 +39,10 @@ class Sample:
     fields: dict[str, Any] = field(default_factory=dict)
 
     def line(self) -> str:
-        extra = " ".join(f"{key}={value}" for key, value in self.fields.items())
+        extra = " ".join(
+            f"{key}={value!r}" if isinstance(value, str) and " " in value else f"{key}={value}"
+            for key, value in self.fields.items()
+        )
         return f"{self.name:<34} {self.seconds:8.2f} s  {extra}".rstrip()
 
 
@@ -117,7 +120,7 @@ def health_suite(inventory: Path, name: str, *args: str) -> Sample:
         done = subprocess.run([*GOLDENTOOTH, "-i", str(inventory), "test", *args], cwd=PROJECT_ROOT,
                               capture_output=True, text=True, check=False)
     lines = done.stdout.strip().splitlines()
-    return Sample(name, elapsed[0], {"exit": done.returncode, "result": repr(lines[-1] if lines else "no summary")})
+    return Sample(name, elapsed[0], {"exit": done.returncode, "result": lines[-1] if lines else "no summary"})
 
 
 def close_ssh_connections(inventory: Path) -> None:

@@ -14,7 +14,7 @@ import argparse
 import ast
 from pathlib import Path
 
-from benchmarks.timing import Sample, deploy, emit, lab, machine, report_fields
+from benchmarks.timing import Sample, changed_operations, deploy, emit, lab, machine, report_fields
 
 
 def without_host(inventory: Path, host: str) -> Path:
@@ -49,9 +49,8 @@ def main() -> None:
         others = sorted(host for host, ops in report.changed.items() if ops and host != args.worker)
         fields = {**report_fields(report), "worker_changes": len(report.changed.get(args.worker, [])),
                   "other_hosts_changed": ",".join(others) or "none"}
-        emit(Sample(f"add worker {args.worker}", seconds, fields))
-        for host in others:
-            print(f"  {host}: {'; '.join(report.changed[host])}")
+        details = [line for line in changed_operations(report) if not line.startswith(f"{args.worker}: ")]
+        emit(Sample(f"add worker {args.worker}", seconds, fields, details))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,17 @@ from __future__ import annotations
 
 import argparse
 
-from benchmarks.timing import Sample, deploy, emit, health_suite, lab, machine, report_fields, unit_starts
+from benchmarks.timing import (
+    Sample,
+    changed_operations,
+    deploy,
+    emit,
+    health_suite,
+    lab,
+    machine,
+    report_fields,
+    unit_starts,
+)
 
 #: Hosts per lab size (None = every inventory host): 1 = the init control plane; 4 adds the load balancer, a worker and the GPU node.
 SIZES = {
@@ -35,9 +45,10 @@ def converge(size: int, name: str) -> list[Sample]:
         after = unit_starts(inventory)
         restarted = sorted(f"{host}:{unit}" for (host, unit), start in before.items() if after.get((host, unit)) != start)
         fields = {**report_fields(report), "restarts": len(restarted), "restarted": ",".join(restarted) or "none"}
-        samples.append(emit(Sample(f"no-op re-run ({size} nodes)", seconds, fields)))
+        samples.append(emit(Sample(f"no-op re-run ({size} nodes)", seconds, fields, changed_operations(report))))
         seconds, report = deploy(inventory, name, "--dry")
-        samples.append(emit(Sample(f"--dry plan ({size} nodes)", seconds, {"planned_changes": report.change_count})))
+        planned = {"planned_changes": report.change_count}
+        samples.append(emit(Sample(f"--dry plan ({size} nodes)", seconds, planned, changed_operations(report))))
         samples.append(emit(health_suite(inventory, f"health suite ({size} nodes)")))
     return samples
 

@@ -7,6 +7,7 @@ Benchmarks never assert: they measure and report.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import platform
@@ -32,11 +33,13 @@ WATCHED_UNITS = ("ssh.service", "haproxy.service", "containerd.service", "kubele
 
 @dataclass
 class Sample:
-    """One measurement: what, how long, and the facts that qualify it (changes, hosts...)."""
+    """One measurement: what, how long, the facts that qualify it (changes, hosts...) and details
+    worth reading when a number is off (changed operations, failed checks)."""
 
     name: str
     seconds: float
     fields: dict[str, Any] = field(default_factory=dict)
+    details: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         extra = " ".join(
@@ -49,6 +52,8 @@ class Sample:
 def emit(sample: Sample) -> Sample:
     """Print a sample and append it to $GOLDENTOOTH_BENCH_JSON if set."""
     print(sample.line(), flush=True)
+    for detail in sample.details:
+        print(f"    {detail}", flush=True)
     target = os.environ.get("GOLDENTOOTH_BENCH_JSON")
     if target:
         with open(target, "a", encoding="utf-8") as handle:
@@ -106,6 +111,11 @@ def deploy(inventory: Path, name: str, *extra: str) -> tuple[float, RunReport]:
     return elapsed[0], report
 
 
+def changed_operations(report: RunReport) -> list[str]:
+    """`host: operation` for every operation that changed (or would change) something."""
+    return [f"{host}: {op}" for host, ops in sorted(report.changed.items()) for op in ops]
+
+
 def report_fields(report: RunReport) -> dict[str, Any]:
     return {
         "changes": report.change_count,
@@ -120,7 +130,9 @@ def health_suite(inventory: Path, name: str, *args: str) -> Sample:
         done = subprocess.run([*GOLDENTOOTH, "-i", str(inventory), "test", *args], cwd=PROJECT_ROOT,
                               capture_output=True, text=True, check=False)
     lines = done.stdout.strip().splitlines()
-    return Sample(name, elapsed[0], {"exit": done.returncode, "result": lines[-1] if lines else "no summary"})
+    after = lines[lines.index("failures:") + 1 :] if "failures:" in lines else []
+    details = [line.strip() for line in itertools.takewhile(str.strip, after)]
+    return Sample(name, elapsed[0], {"exit": done.returncode, "result": lines[-1] if lines else "no summary"}, details)
 
 
 def close_ssh_connections(inventory: Path) -> None:
@@ -133,15 +145,19 @@ def close_ssh_connections(inventory: Path) -> None:
 
 
 def unit_starts(inventory: Path) -> dict[tuple[str, str], str]:
-    """(host, unit) -> start timestamps of the watched units that exist, one SSH command per host."""
+    """(host, unit) -> start timestamps of the watched units that run, one SSH command per host.
+
+    Units that are not active (absent, or crash-looping like the lab's kubelet, which cannot run
+    in a container) are left out: their start times move without anyone restarting them.
+    """
     cluster = load_inventory(inventory)
     starts: dict[tuple[str, str], str] = {}
-    properties = "LoadState,ExecMainStartTimestampMonotonic,ActiveEnterTimestampMonotonic"
+    properties = "LoadState,ActiveState,ExecMainStartTimestampMonotonic,ActiveEnterTimestampMonotonic"
     for name in cluster.hosts:
         output = connect(cluster, name).check_output(
             f"systemctl show -p {properties} -- " + " ".join(["%s"] * len(WATCHED_UNITS)), *WATCHED_UNITS
         )
         for unit, block in zip(WATCHED_UNITS, output.split("\n\n")):
-            if "LoadState=loaded" in block:
+            if "ActiveState=active" in block.split():
                 starts[(name, unit)] = " ".join(sorted(block.split()))
     return starts

@@ -8,14 +8,19 @@ connection per command without a ControlPath).
 
 from __future__ import annotations
 
+import fcntl
+import functools
 import hashlib
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import testinfra
+from testinfra.backend.base import CommandResult
+from testinfra.backend.ssh import SshBackend
+from testinfra.host import Host as TestinfraHost
 
 from ..model import Cluster, Host
 
@@ -83,6 +88,45 @@ def ssh_config_for(cluster: Cluster, name: str, cache: Path | None = None) -> Pa
     return path
 
 
+@contextmanager
+def _host_lock(config: str, name: str) -> Iterator[None]:
+    """An exclusive lock per (ssh_config, host) shared by every process of this user."""
+    directory = Path(tempfile.gettempdir()) / f"goldentooth-ssh-{os.getuid()}"
+    directory.mkdir(mode=0o700, exist_ok=True)
+    digest = hashlib.sha256(f"{config}\0{name}".encode()).hexdigest()[:16]
+    with open(directory / f"{digest}.lock", "w", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+class SharedSshBackend(SshBackend):
+    """testinfra's OpenSSH backend whose first command to a host runs under a per-host lock.
+
+    That command opens the shared connection (ControlMaster, ControlPersist) that every later
+    command reuses. Without the lock, parallel workers starting at once each open their own
+    connection to the same host: dozens of simultaneous handshakes, seconds each on a busy
+    controller.
+    """
+
+    shared = False
+
+    def run(self, command: str, *args: str, **kwargs: Any) -> CommandResult:
+        if self.shared:
+            return super().run(command, *args, **kwargs)
+        with _host_lock(str(self.ssh_config), self.host.name):
+            result = super().run(command, *args, **kwargs)
+        self.shared = True
+        return result
+
+
+@functools.cache
+def _testinfra_host(name: str, ssh_config: str) -> TestinfraHost:
+    backend = SharedSshBackend(name, ssh_config=ssh_config)
+    host = TestinfraHost(backend)
+    backend.set_host(host)
+    return host
+
+
 class Node:
     """A testinfra host with the inventory host it stands for.
 
@@ -106,4 +150,4 @@ class Node:
 def connect(cluster: Cluster, name: str) -> Node:
     """A Node for an inventory host (no connection is made until the first command)."""
     config = ssh_config_for(cluster, name)
-    return Node(cluster.host(name), testinfra.get_host(f"ssh://{name}", ssh_config=str(config)))
+    return Node(cluster.host(name), _testinfra_host(name, str(config)))

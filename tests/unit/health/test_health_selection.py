@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from goldentooth.health import selection
-from goldentooth.health.node import Node, connect, render_ssh_config, ssh_ca_known_hosts
 from goldentooth.inventory import load_inventory
 
 
@@ -61,36 +58,3 @@ def test_lab_is_read_from_host_data(cluster, lab_inventory):
     lab = load_inventory(lab_inventory)
     assert selection.is_lab(lab, "bettley") and selection.is_lab(lab)
     assert not selection.is_lab(cluster, "bettley") and not selection.is_lab(cluster)
-
-
-def test_generated_ssh_config_follows_the_spec(cluster, tmp_path):
-    text = render_ssh_config([cluster.host("bettley")], tmp_path / "known_hosts", tmp_path)
-    assert text.splitlines() == [
-        "Host bettley",
-        "    HostName 10.4.0.11",
-        "    User root",
-        f"    IdentityFile {os.path.expanduser('~/.ssh/id_ed25519')}",
-        "    IdentitiesOnly yes",
-        f"    UserKnownHostsFile {tmp_path / 'known_hosts'}",
-        "    StrictHostKeyChecking yes",
-        "    ControlMaster auto",
-        f"    ControlPath {tmp_path / 'cm-%C'}",
-        "    ControlPersist 60s",
-    ]
-
-
-def test_connect_uses_the_lab_ssh_config(lab_inventory):
-    lab = load_inventory(lab_inventory)
-    node = connect(lab, "bettley")
-    assert isinstance(node, Node) and node.name == "bettley"
-    assert node.inventory is lab.host("bettley") and node.data["lab"] is True
-    assert node.backend.NAME == "ssh" and node.backend.host.name == "bettley"
-    assert node.backend.ssh_config == node.data["ssh_config_file"]
-
-
-def test_connect_generates_an_ssh_config_for_real_hosts(cluster):
-    node = connect(cluster, "velaryon")
-    text = open(node.backend.ssh_config, encoding="utf-8").read()
-    assert "Host velaryon\n    HostName 10.4.0.30\n" in text
-    assert f"UserKnownHostsFile {ssh_ca_known_hosts()}" in text
-    assert text.count("\nHost ") + 1 == len(cluster.hosts)

@@ -5,7 +5,7 @@
 Every test that takes the `node` fixture declares its hosts with `@pytest.mark.groups(...)` and
 runs once per host (ids = inventory names). `node` is a testinfra host over `ssh://` with the
 inventory host attached (`node.name`, `node.inventory`, `node.data`); `cluster` is the inventory;
-`connect(name)` reaches any other host. Checks marked kernel/cluster/gpu/e2e/slow/operator/
+`hosts` lists the hosts chosen for this run and `connect(name)` reaches any of them. Checks marked kernel/cluster/gpu/e2e/slow/operator/
 idempotency are skipped with a reason on lab hosts (goldentooth.health.selection).
 """
 
@@ -113,6 +113,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def cluster(request: pytest.FixtureRequest) -> Cluster:
     """The inventory under test."""
     return request.config.stash[CLUSTER]
+
+
+@pytest.fixture(scope="session")
+def hosts(request: pytest.FixtureRequest, cluster: Cluster) -> list[str]:
+    """Names of the hosts this run checks (--groups), in inventory order, for cross-host checks."""
+    chosen = request.config.stash[CHOSEN]
+    return [name for name in cluster.hosts if chosen is None or name in chosen]
 
 
 @pytest.fixture(scope="session")

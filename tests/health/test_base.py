@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import ipaddress
 import shlex
+import time
 
 import pytest
 
 pytestmark = pytest.mark.groups("all")
+CLOCK_SPREAD_LIMIT = 1.0  # seconds (BASE-2)
 
 
 def os_release(text: str) -> dict[str, str]:
@@ -60,3 +62,22 @@ def test_address_on_interface(node):
 def test_no_swap(node):
     """BASE-3: no swap is active (kubelet refuses to run with swap by default)."""
     assert node.check_output("swapon --show --noheadings") == ""
+
+
+def test_clocks_agree(hosts, connect):
+    """BASE-2: no two hosts' clocks differ by more than a second.
+
+    Each host's clock is read between two readings of the controller's, which bounds its offset
+    to an interval; the check fails only when two intervals are certainly too far apart, so a slow
+    SSH round trip cannot fail it.
+    """
+    bounds = {}
+    for name in hosts:
+        before = time.time()
+        remote = float(connect(name).check_output("date +%s", "%s.%N"))
+        after = time.time()
+        bounds[name] = (remote - after, remote - before)
+    lowest = min(bounds, key=lambda name: bounds[name][1])
+    highest = max(bounds, key=lambda name: bounds[name][0])
+    spread = bounds[highest][0] - bounds[lowest][1]
+    assert spread <= CLOCK_SPREAD_LIMIT, f"{highest} is at least {spread:.2f} s ahead of {lowest}"

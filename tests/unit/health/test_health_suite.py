@@ -20,6 +20,8 @@ SUITE = {
     "test_alpha.py": '''
 import pytest
 
+from conftest import CLUSTER
+
 @pytest.mark.groups("k8s_control_plane", "k8s_cluster")
 def test_each_cluster_node_once(node, cluster):
     assert node.inventory is cluster.host(node.name)
@@ -38,6 +40,10 @@ def test_everyone_but_allyrion(node):
 @pytest.mark.cluster
 def test_without_node(cluster, connect):
     assert connect(cluster.init_node).name == "bettley"
+
+def test_chosen_hosts(hosts, request):
+    expected = request.config.getoption("groups")
+    assert hosts == (["bettley", "velaryon"] if expected == "bettley,gpu" else list(request.config.stash[CLUSTER].hosts))
 ''',
     "test_beta.py": '''
 import pytest
@@ -85,6 +91,7 @@ def test_hosts_from_groups_markers(suite, secrets):
     assert cases["test_alpha.py::test_gpu_kernel[velaryon]"] == ("velaryon", "passed", "")
     assert len([test for test in cases if "everyone_but_allyrion" in test]) == 12
     assert cases["test_alpha.py::test_without_node"][:2] == ("-", "passed")
+    assert cases["test_alpha.py::test_chosen_hosts"][:2] == ("-", "passed")
     assert sorted(test for test in cases if test.startswith("test_beta")) == [
         "test_beta.py::test_zfs[allyrion]", "test_beta.py::test_zfs[erenford]", "test_beta.py::test_zfs[gardener]",
     ]
@@ -104,6 +111,7 @@ def test_groups_option_deselects_other_hosts(suite, secrets):
     rc, output, cases = run_suite(suite, PROJECT_ROOT / "inventory.py", "--groups", "bettley,gpu")
     assert rc == 0, output
     assert {host for host, _, _ in cases.values()} == {"bettley", "velaryon", "-"}
+    assert cases["test_alpha.py::test_chosen_hosts"][1] == "passed"
     assert not [test for test in cases if test.startswith("test_beta")]  # no zfs host chosen: not run, not skipped
     assert "deselected" in output
 

@@ -34,8 +34,11 @@ def _cache_home() -> Path:
 
 
 def ssh_ca_known_hosts() -> Path:
-    """The operator's `@cert-authority` known_hosts (spec 90-ssh-certificates.md §1)."""
-    return _data_home() / "goldentooth" / "ssh-ca" / "known_hosts"
+    """The operator's `@cert-authority` known_hosts in the SSH CA directory (spec 90 §1):
+    $GOLDENTOOTH_SSH_CA_DIR, else ${XDG_DATA_HOME:-~/.local/share}/goldentooth/ssh-ca."""
+    explicit = os.environ.get("GOLDENTOOTH_SSH_CA_DIR")
+    directory = Path(explicit).expanduser() if explicit else _data_home() / "goldentooth" / "ssh-ca"
+    return directory / "known_hosts"
 
 
 def _value(text: str) -> str:

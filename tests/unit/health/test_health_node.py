@@ -70,3 +70,11 @@ def test_host_lock_is_a_real_file_lock(tmp_path, monkeypatch):
         (lock,) = list(tmp_path.glob("goldentooth-ssh-*/*.lock"))
         with open(lock, "w", encoding="utf-8") as other, pytest.raises(BlockingIOError):
             fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def test_known_hosts_come_from_the_ssh_ca_directory(monkeypatch, tmp_path):
+    monkeypatch.delenv("GOLDENTOOTH_SSH_CA_DIR", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert ssh_ca_known_hosts() == tmp_path / "data" / "goldentooth" / "ssh-ca" / "known_hosts"
+    monkeypatch.setenv("GOLDENTOOTH_SSH_CA_DIR", str(tmp_path / "ca"))
+    assert ssh_ca_known_hosts() == tmp_path / "ca" / "known_hosts"

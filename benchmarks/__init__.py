@@ -1,0 +1,1 @@
+"""Benchmarks of goldentooth on the lab: scripts that print numbers (see BENCHMARKS.md)."""

@@ -52,7 +52,13 @@ class CAContext:
 
     @property
     def ca_dir(self) -> CADirectory:
-        return CADirectory.at(self.option or self.cluster.settings.get("ssh_ca_dir"))
+        """--ca-dir, else the hosts' `ssh_ca_dir` (the directory the deploy signs with; one for all)."""
+        if self.option:
+            return CADirectory.at(self.option)
+        chosen = {str(host.get("ssh_ca_dir")) for host in self.cluster.hosts.values() if host.get("ssh_ca_dir")}
+        if len(chosen) > 1:
+            _fail(f"hosts name different ssh_ca_dir values ({', '.join(sorted(chosen))}): give --ca-dir")
+        return CADirectory.at(chosen.pop() if chosen else self.cluster.settings.get("ssh_ca_dir"))
 
     def write_known_hosts(self) -> Path:
         """The operator's @cert-authority known_hosts for OpenSSH tools."""

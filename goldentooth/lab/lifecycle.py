@@ -59,8 +59,6 @@ def up(lab: Lab, inventory: Path, echo: Echo, hosts: str | None = None, groups: 
         started = time.monotonic()
         sshconfig.ensure_operator_key(lab.key)
         ensure_lab_secrets(lab.secrets)
-        if sshconfig.ensure_ssh_ca(lab.ssh_ca):
-            echo(f"lab SSH CAs created in {lab.ssh_ca}")
         base = load_base(inventory, lab.secrets)
         selected = select_hosts(base, inventory, hosts, groups)
         names = [host.name for host in selected]
@@ -103,6 +101,8 @@ def _prepare_and_boot(lab: Lab, inventory: Path, base: Cluster, hosts: Sequence[
     lab_cluster = write_lab_inventory(lab.inventory, render(lab.name, inventory, base, names,
                                                             repository.url(gateway), arch, versions))
     selected = [lab_cluster.hosts[name] for name in names]
+    if sshconfig.ensure_ssh_ca(lab.ssh_ca, lab_cluster):
+        echo(f"lab SSH CAs created in {lab.ssh_ca}")
     state = LabState(
         name=lab.name, inventory=str(inventory), hosts=names, cidr=cidr, gateway=gateway, image=str(image_root),
         fabric=f"{lab.prefix}-fabric", repository=str(tree or ""),

@@ -13,6 +13,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from ..model import Cluster
+from ..pki.cluster import cert_authority_line
 from ..pki.sshca import AUTHORITIES, CADirectory
 from .command import run
 from .network import netns_path
@@ -28,13 +30,15 @@ def ensure_operator_key(key: Path) -> str:
     return key.with_suffix(".pub").read_text(encoding="utf-8").strip()
 
 
-def ensure_ssh_ca(directory: Path) -> bool:
-    """Create the lab's own host and user CAs once (never the operator's); True when made now."""
+def ensure_ssh_ca(directory: Path, cluster: Cluster) -> bool:
+    """The lab's own host and user CAs (never the operator's), made once, with the `@cert-authority`
+    known_hosts of the lab's hosts as `goldentooth ssh-ca init` writes it; True when made now."""
     ca_dir = CADirectory.at(directory)
-    if all(ca_dir.authority(kind).pub_path.exists() for kind in AUTHORITIES):
-        return False
-    ca_dir.init()
-    return True
+    made = not all(ca_dir.authority(kind).pub_path.exists() for kind in AUTHORITIES)
+    if made:
+        ca_dir.init()
+    ca_dir.write_public(ca_dir.known_hosts, cert_authority_line(cluster, ca_dir.authority("host").public_line()))
+    return made
 
 
 def proxy_command(fabric: str) -> str:

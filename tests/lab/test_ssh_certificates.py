@@ -57,8 +57,9 @@ class Lab:
             assert result.returncode == 0, f"{argv}: {result.stdout}\n{result.stderr}"
         return result
 
-    def goldentooth(self, *args: str, inventory: Path = PROJECT_ROOT / "inventory.py") -> subprocess.CompletedProcess[str]:
-        return self.run(str(BIN / "goldentooth"), "-i", str(inventory), *args)
+    def goldentooth(self, *args: str, inventory: Path = PROJECT_ROOT / "inventory.py",
+                    check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.run(str(BIN / "goldentooth"), "-i", str(inventory), *args, check=check)
 
     def deploy(self) -> RunReport:
         result = self.run(pyinfra_executable(), str(self.inventory), "--json", "-y", str(DEPLOY), check=False)
@@ -87,13 +88,14 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         **os.environ,
         "GOLDENTOOTH_LAB_DIR": str(base / "state"),
         "GOLDENTOOTH_LAB_NAME": f"sc{os.getpid() % 10000}",
-        "GOLDENTOOTH_SSH_CA_DIR": str(base / "ssh-ca"),
         "GOLDENTOOTH_SECRETS": str(secrets),
     }
-    lab = Lab(base / "state", env, CADirectory.at(base / "ssh-ca"), [])
+    # `lab up` makes the lab's own CAs (as `ssh-ca init` does) in the CA directory of its data.
+    lab = Lab(base / "state", env, CADirectory.at(base / "state" / "ssh-ca"), [])
     lab.goldentooth("lab", "up", "--hosts", ",".join(NODES), "--no-repo")
     try:
-        lab.goldentooth("ssh-ca", "init", inventory=lab.inventory)
+        refused = lab.goldentooth("ssh-ca", "init", inventory=lab.inventory, check=False)
+        assert refused.returncode != 0 and "refusing to overwrite existing CA files" in refused.stderr
         lab.first = lab.deploy()
         yield lab
     finally:

@@ -1,7 +1,7 @@
 """kubectl double: the kubectl commands the engine runs, against the lab API server double.
 
 Supported: version, get (nodes, applied kinds, KIND/NAME refs, --ignore-not-found, --raw), label, taint, annotate, cordon, uncordon,
-drain, wait --for=condition=Ready node/N, apply -f, diff -f, delete node, and
+drain, wait --for=condition=Ready node/N, apply -f (a file or - for stdin), diff -f, delete node, and
 ``exec etcd-<member> -- etcdctl`` (member list/remove, endpoint health --cluster). Other commands and flags
 are rejected as kubectl does (``error: unknown flag: --x``). Workloads never run in the lab, so
 nothing needs evicting on drain and ``rollout status`` fails saying so.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 
 import yaml
@@ -246,7 +247,8 @@ def _manifests(values: dict) -> list[dict]:
         raise Failure("must specify one of -f and -k")
     documents = []
     for file in values["filename"]:
-        documents += [d for d in yaml.safe_load_all(path(file).read_text()) if d]
+        text = sys.stdin.read() if file == "-" else path(file).read_text()
+        documents += [d for d in yaml.safe_load_all(text) if d]
     return documents
 
 

@@ -36,10 +36,12 @@ class Node:
                 (lib / package / "doubles").symlink_to(LAB / "doubles")
         self.lib = lib
 
-    def run(self, tool: str, *args: str, version: str = "1.32.3", check: bool = True) -> subprocess.CompletedProcess:
+    def run(self, tool: str, *args: str, version: str = "1.32.3", check: bool = True,
+            stdin: str = "") -> subprocess.CompletedProcess:
         script = launcher(tool, tool, version, str(self.lib))
         env = {**os.environ, "GOLDENTOOTH_DOUBLE_ROOT": str(self.root), "GOLDENTOOTH_DOUBLE_NO_SYSTEMD": "1"}
-        result = subprocess.run([sys.executable, "-c", script, *args], env=env, capture_output=True, text=True)
+        result = subprocess.run([sys.executable, "-c", script, *args], env=env, capture_output=True, text=True,
+                                input=stdin)
         if check:
             assert result.returncode == 0, result.stderr
         return result
@@ -263,15 +265,15 @@ def test_kubectl_labels_and_taints_need_overwrite(cluster):
     assert [e.get("command") for e in init.log("kubectl")].count("taint") >= 2
 
 
-def test_kubectl_get_refs_of_several_kinds_ignoring_absent_ones(cluster):
+def test_kubectl_applies_from_stdin_and_gets_refs_of_several_kinds(cluster):
     _, _, init = cluster
     kubectl = ("kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "-n", "kube-system")
     refs = ("get", "RuntimeClass/nvidia", "DaemonSet/plugin", "--ignore-not-found", "-o", "json")
     assert init.run(*kubectl, *refs).stdout == ""
     assert "NotFound" in init.run(*kubectl, "get", "RuntimeClass/nvidia", check=False).stderr
-    manifest = init.root / "objects.yaml"
-    manifest.write_text("apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: nvidia}\nhandler: nvidia\n")
-    init.run("kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "apply", "-f", "/objects.yaml")
+    manifest = "apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: nvidia}\nhandler: nvidia\n"
+    applied = init.run("kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "apply", "-f", "-", stdin=manifest)
+    assert applied.stdout == "runtimeclass/nvidia created\n"
     listing = json.loads(init.run(*kubectl, *refs).stdout)
     assert [item["kind"] for item in listing["items"]] == ["RuntimeClass"]
     assert "there is no need to specify a resource type" in init.run(*kubectl, "get", "ds", "x/y", check=False).stderr

@@ -35,8 +35,9 @@ def test_source(node):
 
 
 def test_only_one_kubernetes_source(node):
-    host = node.inventory.kubernetes_apt_repo_url.split("://")[1].split("/")[0]
-    mentioning = node.run("grep -rlsF -e %s /etc/apt/sources.list.d", host).stdout.split()
+    # The configured base without its scheme: the same server may hold other repositories.
+    base = node.data["kubernetes_apt_base"].split("://")[1]
+    mentioning = node.run("grep -rlsF -e %s /etc/apt/sources.list.d", base).stdout.split()
     assert mentioning == [node.data["kubernetes_apt_sources_file"]]
     legacy = node.run("grep -rlsF -e %s -e %s /etc/apt/", *LEGACY).stdout.split()
     assert legacy == []

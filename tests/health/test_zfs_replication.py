@@ -86,10 +86,17 @@ def test_replica_has_no_syncoid_units(node):
 
 @replicas_only
 def test_replica_accepts_only_the_source(node, cluster):
-    """Interim (until the replication certificate): the source key, bound to the source address."""
+    """Only the source logs in for replication, from its address: by certificate where the data names
+    `ssh_replication_principal` (root's principals; no extra key), else by the interim key."""
     source = cluster.host(cluster.zfs_source)
-    lines = node.file("/root/.ssh/authorized_keys").content_string.splitlines()
+    authorized = node.file("/root/.ssh/authorized_keys")
+    lines = authorized.content_string.splitlines() if authorized.exists else []
     entries = [line for line in lines if line.endswith(f" zfs-replication@{source.name}")]
+    principal = node.data.get("ssh_replication_principal")
+    if principal:
+        principals = node.file("/etc/ssh/auth_principals/root").content_string.splitlines()
+        assert f'from="{source.address}",restrict {principal}' in principals and entries == []
+        return
     assert len(entries) == 1 and entries[0].startswith(f'from="{source.address}",restrict ssh-ed25519 ')
 
 

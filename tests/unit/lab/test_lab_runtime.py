@@ -8,7 +8,7 @@ import pytest
 
 from goldentooth import PROJECT_ROOT
 from goldentooth.lab import inventory as lab_inventory
-from goldentooth.lab import prerequisites, repository
+from goldentooth.lab import node, prerequisites, repository, sshconfig
 from goldentooth.lab.errors import LabError
 from goldentooth.lab.lifecycle import select_hosts
 from goldentooth.lab.network import fabric_port
@@ -69,6 +69,34 @@ def test_lab_inventory_keeps_hosts_groups_and_data_and_overlays_lab_data(tmp_pat
     assert velaryon.get("containerd_package_version") == "1.6.20~ds1-1+deb12u9"
     assert velaryon.kubernetes_apt_repo_url == "http://10.4.0.1/kubernetes/core:/stable:/v1.32/deb/"
     assert lab.settings["haproxy_stats_password"] == cluster.settings["haproxy_stats_password"]
+    assert velaryon.get("ssh_ca_dir") == str(tmp_path / "ssh-ca")
+    assert velaryon.get("gpu_on_missing_driver") == "prepare"
+    assert velaryon.get("zfs_packages") == [] and velaryon.get("debian_backports_suite") is None
+    fs_type = lab_inventory.filesystem_type(tmp_path)
+    for name in ("allyrion", "velaryon"):
+        exports, base = lab.host(name).get("nfs_exports"), cluster.host(name).get("nfs_exports")
+        assert [export["path"] for export in exports] == [export["path"] for export in base]
+        assert all(export["fs_type"] == fs_type and "fs_uuid" not in export for export in exports)
+    assert "nfs_exports" not in lab_inventory.lab_exports(lab_inventory.Node("bettley", "10.4.0.11", "pi4b-8gb"), "ext4")
+
+
+def test_export_paths_get_a_fresh_directory_each_to_bind_mount(tmp_path: Path) -> None:
+    binds = node.export_binds(tmp_path, [{"path": "/mnt/usb1"}, {"path": "/mnt/gpu-storage"}])
+    assert binds == [(tmp_path / "exports" / "0", "/mnt/usb1"), (tmp_path / "exports" / "1", "/mnt/gpu-storage")]
+    assert all(source.is_dir() for source, _ in binds)
+    assert node.export_binds(tmp_path / "other", []) == []
+
+
+def test_lab_ssh_cas_are_made_once_with_the_cert_authority_known_hosts(tmp_path: Path, secrets_file: Path) -> None:
+    cluster = lab_inventory.load_base(BASE, secrets_file)
+    directory = tmp_path / "ssh-ca"
+    assert sshconfig.ensure_ssh_ca(directory, cluster) is True
+    host_ca = (directory / "host_ca.pub").read_text()
+    assert sshconfig.ensure_ssh_ca(directory, cluster) is False
+    assert (directory / "host_ca.pub").read_text() == host_ca
+    assert (directory / "known_hosts").read_text().startswith("@cert-authority *.nodes.goldentooth.net,allyrion,")
+    assert host_ca.split()[1] in (directory / "known_hosts").read_text()
+    assert directory.stat().st_mode & 0o077 == 0
 
 
 def test_lab_secrets_are_private_and_stable(secrets_file: Path) -> None:

@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from click.testing import CliRunner
+
 from goldentooth import PROJECT_ROOT
+from goldentooth.cli import load_commands
 from goldentooth.lab import inventory as lab_inventory
 from goldentooth.lab import node, prerequisites, repository, sshconfig
 from goldentooth.lab.errors import LabError
@@ -133,3 +136,16 @@ def test_pinned_versions_come_from_the_repository_index(tmp_path: Path) -> None:
     fallback = {"containerd": "0"}
     assert repository.debian_versions(tmp_path, "amd64", fallback) == {"containerd": "1.6.20~ds1-1+deb12u7"}
     assert repository.debian_versions(None, "amd64", fallback) == fallback
+
+
+def test_ssh_ca_commands_use_the_ca_directory_of_the_lab_data(tmp_path: Path, secrets_file: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GOLDENTOOTH_SSH_CA_DIR", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "operator"))
+    cluster = lab_inventory.load_base(BASE, secrets_file)
+    text = lab_inventory.render("unit", BASE, cluster, ["allyrion", "bettley"], "http://10.4.0.1", "amd64",
+                                {"containerd": "1.6.20~ds1-1+deb12u9"})
+    lab_inventory.write_lab_inventory(tmp_path / "inventory.py", text)
+    result = CliRunner().invoke(load_commands(), ["-i", str(tmp_path / "inventory.py"), "ssh-ca", "init"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "ssh-ca" / "host_ca.pub").is_file() and not (tmp_path / "operator").exists()

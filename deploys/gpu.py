@@ -8,7 +8,6 @@ Labels and taints of GPU nodes are reconciled by the kubeadm deploy from data. S
 from __future__ import annotations
 
 from collections.abc import Mapping
-from io import StringIO
 from typing import Any
 
 from pyinfra import host
@@ -21,7 +20,7 @@ from facts.gpu import GpuNode
 from goldentooth.gpu import missing
 from goldentooth.inventory import current
 from goldentooth.manifests import render_manifest
-from goldentooth.templating import render
+from goldentooth.render import rendered
 from operations import apt, apt_key, gpu, manifest
 from deploys import run_as_entry
 
@@ -73,12 +72,12 @@ def gpu_node() -> None:
     )
     source = files.put(
         name="Configure the NVIDIA container toolkit apt source",
-        src=StringIO(render(
+        src=rendered(
             "gpu/nvidia-container-toolkit.sources.j2",
             url=str(data.nvidia_container_toolkit_apt_url).rstrip("/"),
             arch=node["arch"],
             keyring=KEYRING,
-        )),
+        ),
         dest=SOURCES, user="root", group="root", mode="644",
     )
     legacy = files.file(name="Remove the legacy one-line NVIDIA apt source", path=LEGACY_SOURCES, present=False)
@@ -95,13 +94,13 @@ def gpu_node() -> None:
     files.directory(name="Ensure the containerd drop-in directory", path=dropin_dir, user="root", group="root", mode="755")
     dropin = files.put(
         name="Add the containerd nvidia runtime drop-in",
-        src=StringIO(render(
+        src=rendered(
             "containerd/99-nvidia.toml.j2",
             config_version=containerd_config_version(node["containerd_version"], str(data.containerd_package_version)),
             sandbox_image=current().host(host.name).sandbox_image,
             handler=RUNTIME_HANDLER,
             binary=RUNTIME_BINARY,
-        )),
+        ),
         dest=f"{dropin_dir}/99-nvidia.toml", user="root", group="root", mode="644",
     )
     systemd.service(

@@ -14,7 +14,7 @@ from deploys.gpu import KEYRING, RUNTIME_BINARY, RUNTIME_HANDLER, cluster_manife
 from goldentooth import PROJECT_ROOT
 from goldentooth.inventory import load_group_data
 from goldentooth.manifests import DIGEST_ANNOTATION
-from goldentooth.templating import render
+from goldentooth.render import render
 
 DATA = Path(__file__).parent / "data"
 SCHEMA = yaml.safe_load((DATA / "kubernetes_fields.yaml").read_text())

@@ -163,7 +163,7 @@ def test_stale_units_of_an_own_share_are_removed(monkeypatch):
 
 
 def test_container_skips_only_kernel_steps(monkeypatch):
-    container = {"systemd-detect-virt": ["systemd-nspawn"], "--mountpoint /mnt/usb1": MOUNTED_USB}
+    container = {"systemd-detect-virt": ["container=systemd-nspawn"], "--mountpoint /mnt/usb1": MOUNTED_USB}
     commands, _ = simulate(monkeypatch, nfs_clients, {"bettley": container})
     bettley = changes(commands["bettley"])
     assert "systemctl enable mnt-nfs.automount" in bettley

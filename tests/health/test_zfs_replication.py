@@ -85,15 +85,6 @@ def test_replica_has_no_syncoid_units(node):
 
 
 @replicas_only
-def test_replica_accepts_only_the_source(node, cluster):
-    """Interim (until the replication certificate): the source key, bound to the source address."""
-    source = cluster.host(cluster.zfs_source)
-    lines = node.file("/root/.ssh/authorized_keys").content_string.splitlines()
-    entries = [line for line in lines if line.endswith(f" zfs-replication@{source.name}")]
-    assert len(entries) == 1 and entries[0].startswith(f'from="{source.address}",restrict ssh-ed25519 ')
-
-
-@replicas_only
 @pytest.mark.kernel(reason="received datasets need the zfs kernel module")
 def test_replica_dataset_default_mountpoint(node):
     dataset = node.data["zfs_replicated_dataset"]

@@ -21,7 +21,7 @@ from goldentooth.gpu import missing
 from goldentooth.inventory import current
 from goldentooth.manifests import render_manifest
 from goldentooth.render import rendered
-from operations import apt, apt_key, gpu, manifest
+from operations import apt, gpu, manifest
 from deploys import run_as_entry
 
 TOOLKIT_PACKAGES = [
@@ -65,7 +65,7 @@ def gpu_node() -> None:
     files.directory(
         name="Ensure the apt keyring directory", path="/etc/apt/keyrings", user="root", group="root", mode="755",
     )
-    key = apt_key.fetched(
+    key = apt.signing_key(
         name="Fetch the NVIDIA container toolkit repository key",
         url=data.nvidia_container_toolkit_apt_key_url,
         path=KEYRING,

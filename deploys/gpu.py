@@ -16,6 +16,7 @@ from pyinfra.operations import apt as pyinfra_apt
 from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
+from facts.containerd import ContainerdVersion
 from facts.gpu import GpuNode
 from goldentooth.gpu import missing
 from goldentooth.inventory import current
@@ -23,6 +24,7 @@ from goldentooth.manifests import render_manifest
 from goldentooth.render import rendered
 from operations import apt, gpu, manifest
 from deploys import run_as_entry
+from deploys.containerd import config_version
 
 TOOLKIT_PACKAGES = [
     "nvidia-container-toolkit",
@@ -38,12 +40,6 @@ RUNTIME_BINARY = "/usr/bin/nvidia-container-runtime"
 ADMIN_KUBECONFIG = "/etc/kubernetes/admin.conf"
 #: Volumes of the original hand-made device plugin that `kubectl apply` cannot prune (§8).
 LEGACY_PLUGIN_VOLUMES = ["dev", "nvidia-ml-lib", "nvidia-ml-actual"]
-
-
-def containerd_config_version(installed: str | None, package_version: str) -> int:
-    """Config `version` for containerd's major: the installed one, else the one data installs."""
-    major = (installed or package_version).split(":")[-1].split(".")[0]  # an epoch (`1:`) is not the major
-    return 3 if major.isdigit() and int(major) >= 2 else 2
 
 
 @deploy("NVIDIA GPU node")
@@ -96,7 +92,7 @@ def gpu_node() -> None:
         name="Add the containerd nvidia runtime drop-in",
         src=rendered(
             "containerd/99-nvidia.toml.j2",
-            config_version=containerd_config_version(node["containerd_version"], str(data.containerd_package_version)),
+            config_version=config_version(host.get_fact(ContainerdVersion), str(data.containerd_package_version)),
             sandbox_image=current().host(host.name).sandbox_image,
             handler=RUNTIME_HANDLER,
             binary=RUNTIME_BINARY,

@@ -27,10 +27,25 @@ DOCKER_PACKAGE = "containerd.io"
 ROOT_FILE = {"user": "root", "group": "root", "mode": "644"}
 
 
+def config_version(installed: dict | None, package_version: str) -> int:
+    """containerd 1.x reads config version 2, 2.x version 3: the installed binary decides, else the pin.
+
+    `installed` is the ContainerdVersion fact; `package_version` the Debian version data installs
+    (an epoch such as `1:` is not the major). Used for config.toml and the GPU runtime drop-in.
+    """
+    if installed:
+        major = installed["major"]
+    else:
+        digits = re.match(r"\d+", package_version.split(":")[-1])
+        if digits is None:
+            raise ValueError(f"containerd package version {package_version!r} does not start with its major version")
+        major = int(digits.group())
+    return 3 if major >= 2 else 2
+
+
 def config_template(installed: dict | None, package_version: str) -> str:
-    """containerd 1.x reads config version 2, 2.x version 3: the installed binary decides, else the pin."""
-    major = installed["major"] if installed else int(re.match(r"\d+", package_version.split(":")[-1]).group())
-    return "containerd-config-v3.toml.j2" if major >= 2 else "containerd-config-v2.toml.j2"
+    """The config.toml template for the config version (see `config_version`)."""
+    return f"containerd-config-v{config_version(installed, package_version)}.toml.j2"
 
 
 def docker_source(ctx: NodeContext):

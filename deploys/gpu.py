@@ -8,7 +8,6 @@ Labels and taints of GPU nodes are reconciled by the kubeadm deploy from data. S
 from __future__ import annotations
 
 from collections.abc import Mapping
-from io import StringIO
 from typing import Any
 
 from pyinfra import host
@@ -17,13 +16,15 @@ from pyinfra.operations import apt as pyinfra_apt
 from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
+from facts.containerd import ContainerdVersion
 from facts.gpu import GpuNode
 from goldentooth.gpu import missing
 from goldentooth.inventory import current
 from goldentooth.manifests import render_manifest
-from goldentooth.templating import render
-from operations import apt, apt_key, gpu, manifest
+from goldentooth.render import rendered
+from operations import apt, gpu, manifest
 from deploys import run_as_entry
+from deploys.containerd import config_version
 
 TOOLKIT_PACKAGES = [
     "nvidia-container-toolkit",
@@ -39,12 +40,6 @@ RUNTIME_BINARY = "/usr/bin/nvidia-container-runtime"
 ADMIN_KUBECONFIG = "/etc/kubernetes/admin.conf"
 #: Volumes of the original hand-made device plugin that `kubectl apply` cannot prune (§8).
 LEGACY_PLUGIN_VOLUMES = ["dev", "nvidia-ml-lib", "nvidia-ml-actual"]
-
-
-def containerd_config_version(installed: str | None, package_version: str) -> int:
-    """Config `version` for containerd's major: the installed one, else the one data installs."""
-    major = (installed or package_version).split(":")[-1].split(".")[0]  # an epoch (`1:`) is not the major
-    return 3 if major.isdigit() and int(major) >= 2 else 2
 
 
 @deploy("NVIDIA GPU node")
@@ -66,19 +61,19 @@ def gpu_node() -> None:
     files.directory(
         name="Ensure the apt keyring directory", path="/etc/apt/keyrings", user="root", group="root", mode="755",
     )
-    key = apt_key.fetched(
+    key = apt.signing_key(
         name="Fetch the NVIDIA container toolkit repository key",
         url=data.nvidia_container_toolkit_apt_key_url,
         path=KEYRING,
     )
     source = files.put(
         name="Configure the NVIDIA container toolkit apt source",
-        src=StringIO(render(
+        src=rendered(
             "gpu/nvidia-container-toolkit.sources.j2",
             url=str(data.nvidia_container_toolkit_apt_url).rstrip("/"),
             arch=node["arch"],
             keyring=KEYRING,
-        )),
+        ),
         dest=SOURCES, user="root", group="root", mode="644",
     )
     legacy = files.file(name="Remove the legacy one-line NVIDIA apt source", path=LEGACY_SOURCES, present=False)
@@ -95,13 +90,13 @@ def gpu_node() -> None:
     files.directory(name="Ensure the containerd drop-in directory", path=dropin_dir, user="root", group="root", mode="755")
     dropin = files.put(
         name="Add the containerd nvidia runtime drop-in",
-        src=StringIO(render(
+        src=rendered(
             "containerd/99-nvidia.toml.j2",
-            config_version=containerd_config_version(node["containerd_version"], str(data.containerd_package_version)),
+            config_version=config_version(host.get_fact(ContainerdVersion), str(data.containerd_package_version)),
             sandbox_image=current().host(host.name).sandbox_image,
             handler=RUNTIME_HANDLER,
             binary=RUNTIME_BINARY,
-        )),
+        ),
         dest=f"{dropin_dir}/99-nvidia.toml", user="root", group="root", mode="644",
     )
     systemd.service(

@@ -7,7 +7,6 @@ other entry files (`zfs_storage()`).
 
 from __future__ import annotations
 
-
 from pyinfra import host, logger
 from pyinfra.api import deploy
 from pyinfra.facts.server import LinuxDistribution
@@ -23,7 +22,6 @@ from goldentooth.zfs import role
 from operations import guard, text_files
 from operations import zfs as zfs_ops
 
-from deploys._zfs_replication import replication
 from deploys import run_as_entry
 
 UNIT_DIR = "/etc/systemd/system"
@@ -114,7 +112,11 @@ def _sanoid(host_role: str) -> None:
 
 
 def _syncoid_units(host_role: str, replicas: list[str]) -> None:
-    """§8: syncoid@.service/.timer on the source with one timer per replica; none elsewhere."""
+    """§8: syncoid@.service/.timer on the source with one timer per replica; none elsewhere.
+
+    Syncoid logs in with `zfs_replication_ssh_key`, which deploys/ssh_certificates.py generates on
+    the source and signs for `ssh_replication_principal` (replicas admit that principal for root).
+    """
     data = host.data
     units = {
         "syncoid@.service": storage_files.syncoid_service(data.zfs_replicated_dataset, data.zfs_replication_ssh_key),
@@ -147,7 +149,6 @@ def zfs_storage() -> None:
     apt.packages(name="Install Sanoid/Syncoid and their transfer tools", packages=list(host.data.zfs_tool_packages))
     _kernel_and_pool(host_role)
     _sanoid(host_role)
-    replication(cluster, host_role)
     _syncoid_units(host_role, cluster.zfs_replicas)
 
 

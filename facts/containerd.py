@@ -26,8 +26,13 @@ class ContainerdVersion(FactBase["dict[str, Any] | None"]):
         return "containerd --version 2>/dev/null || true"
 
     def process(self, output: list[str]) -> dict[str, Any] | None:
-        for token in " ".join(output).split():
-            match = _VERSION.match(token)
-            if match:
-                return {"version": ".".join(match.groups()), "major": int(match.group(1))}
-        return None
+        return parse_version(" ".join(output))
+
+
+def parse_version(text: str) -> dict[str, Any] | None:
+    """`{"version", "major"}` from ``containerd --version`` output; None when no version is in it."""
+    for token in text.split():
+        match = _VERSION.match(token)
+        if match:
+            return {"version": ".".join(match.groups()), "major": int(match.group(1))}
+    return None

@@ -8,10 +8,11 @@ containerd every field is empty (``None``, ``False`` or ``[]``), never an error.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from pyinfra.api import FactBase, QuoteString, StringCommand
+
+from facts.containerd import parse_version
 
 # Each line of output is `key=value`; repeated keys (pci, smi, dev) form lists.
 _SCRIPT = r"""
@@ -66,10 +67,8 @@ def _installed_version(status_and_version: str | None) -> str | None:
 
 def _containerd_version(line: str | None) -> str | None:
     """`containerd containerd.io 1.7.27 05044ec...` -> `1.7.27` (Debian: `1.6.20~ds1` -> `1.6.20`)."""
-    if not line:
-        return None
-    match = re.search(r"\sv?(\d+\.\d+\.\d+)", f" {line}")
-    return match.group(1) if match else None
+    parsed = parse_version(line or "")
+    return parsed["version"] if parsed else None
 
 
 def _gpus(smi_lines: list[str], smi_ok: bool) -> list[dict[str, Any]]:

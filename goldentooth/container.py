@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from pyinfra import host, logger
 
-from facts.virt import Container
+from facts.host import HostProfile
 
 
 def kernel_refuses(step: str) -> bool:
     """True, after a warning naming the step, when this host is a container; False on real hosts."""
-    container = host.get_fact(Container)
+    container = host.get_fact(HostProfile).get("container")
     if not container:
         return False
     logger.warning(f"{host.print_prefix}skipping {step}: not possible in a {container} container (kernel)")

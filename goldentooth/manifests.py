@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from .templating import render
+from .render import render
 
 DIGEST_ANNOTATION = "goldentooth.net/manifest-sha256"
 

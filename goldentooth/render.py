@@ -26,11 +26,11 @@ _ENVIRONMENT = Environment(
 )
 
 
-def render(template: str, **context: Any) -> str:
-    """The text of templates/<template> rendered with `context`."""
+def render(template: str, /, **context: Any) -> str:
+    """The text of templates/<template> rendered with `context` (which may itself hold `template`)."""
     return _ENVIRONMENT.get_template(template).render(**context)
 
 
-def rendered(template: str, **context: Any) -> StringIO:
+def rendered(template: str, /, **context: Any) -> StringIO:
     """The rendered template as a file object for files.put."""
     return StringIO(render(template, **context))

@@ -2,37 +2,23 @@
 
 Pure functions over data, so the exact bytes are golden-tested and identical on every run
 (spec 70-nfs.md §3.5, §4.3-4.4; 80-zfs.md §2-3, §7-8). Templates live in templates/nfs and
-templates/zfs at the repository root.
+templates/zfs at the repository root and render through goldentooth.render.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from .render import render
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 #: Sanoid retention keys in the order sanoid.conf lists them.
 SANOID_PERIODS = ("frequently", "hourly", "daily", "weekly", "monthly", "yearly")
-
-_ENV = Environment(
-    loader=FileSystemLoader(str(TEMPLATES)),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    keep_trailing_newline=True,
-    autoescape=False,
-)
-
-
-def _render(template_path: str, **values: Any) -> str:
-    return _ENV.get_template(template_path).render(**values)
 
 
 def exports_file(exports: Sequence[Mapping[str, Any]]) -> str:
     """/etc/exports: one `<path> <clients>(<options>)` line per export, in data order."""
-    return _render("nfs/exports.j2", exports=exports)
+    return render("nfs/exports.j2", exports=exports)
 
 
 def share_source(share: Mapping[str, Any], server_address: str) -> str:
@@ -42,17 +28,17 @@ def share_source(share: Mapping[str, Any], server_address: str) -> str:
 
 def mount_unit(share: Mapping[str, Any], server_address: str) -> str:
     """The `.mount` unit of a share (no [Install]: only its automount starts it)."""
-    return _render("nfs/mount.j2", share=share, what=share_source(share, server_address))
+    return render("nfs/mount.j2", share=share, what=share_source(share, server_address))
 
 
 def automount_unit(share: Mapping[str, Any]) -> str:
     """The `.automount` unit of a share (wanted by remote-fs.target, idle timeout from data)."""
-    return _render("nfs/automount.j2", share=share)
+    return render("nfs/automount.j2", share=share)
 
 
 def zfs_modprobe_conf(arc_max_bytes: int) -> str:
     """/etc/modprobe.d/zfs.conf: the ARC limit applied when the module loads."""
-    return _render("zfs/modprobe-zfs.conf.j2", arc_max_bytes=int(arc_max_bytes))
+    return render("zfs/modprobe-zfs.conf.j2", arc_max_bytes=int(arc_max_bytes))
 
 
 def sanoid_conf(role: str, dataset: str, retention: Mapping[str, int], source: str) -> str:
@@ -61,19 +47,19 @@ def sanoid_conf(role: str, dataset: str, retention: Mapping[str, int], source: s
         raise ValueError(f"sanoid role must be 'source' or 'replica', not {role!r}")
     ordered = [(period, int(retention[period])) for period in SANOID_PERIODS if period in retention]
     template = "production" if role == "source" else "backup"
-    return _render("zfs/sanoid.conf.j2", role=role, dataset=dataset, template=template, retention=ordered, source=source)
+    return render("zfs/sanoid.conf.j2", role=role, dataset=dataset, template=template, retention=ordered, source=source)
 
 
 def syncoid_service(dataset: str, ssh_key: str) -> str:
     """/etc/systemd/system/syncoid@.service: one oneshot replication run to the instance host."""
-    return _render("zfs/syncoid@.service.j2", dataset=dataset, ssh_key=ssh_key)
+    return render("zfs/syncoid@.service.j2", dataset=dataset, ssh_key=ssh_key)
 
 
 def syncoid_timer(dataset: str) -> str:
     """/etc/systemd/system/syncoid@.timer: every 15 minutes, installable (WantedBy=timers.target)."""
-    return _render("zfs/syncoid@.timer.j2", dataset=dataset)
+    return render("zfs/syncoid@.timer.j2", dataset=dataset)
 
 
 def backports_sources(url: str, suite: str, components: Sequence[str], signed_by: str) -> str:
     """The deb822 source for bookworm-backports (OpenZFS 2.3.x lives in contrib)."""
-    return _render("zfs/debian-backports.sources.j2", url=url, suite=suite, components=components, signed_by=signed_by)
+    return render("zfs/debian-backports.sources.j2", url=url, suite=suite, components=components, signed_by=signed_by)

@@ -293,6 +293,9 @@ def zfs_roles(ctx: Context) -> Iterator[Violation]:
         yield Violation("group zfs", "zfs_replication_source", "zfs-source", f"{source!r} is not a member of zfs")
     elif len(members) < 2:
         yield Violation("group zfs", "zfs_replication_source", "zfs-replicas", "needs at least one other zfs member as replica")
+    elif not ctx.cluster.host(source).get("ssh_replication_principal"):
+        yield _host(source, "ssh_replication_principal", "zfs-replication-login",
+                    "needs a principal: Syncoid logs in to the replicas with the SSH certificate signed for it")
     for host in ctx.cluster.group("zfs"):
         device = host.get("zfs_pool_device")
         if device is not None and re.match(r"^/dev/(sd[a-z]+|nvme\d+n\d+|vd[a-z]+|mmcblk\d+)$", str(device)):

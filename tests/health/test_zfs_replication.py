@@ -85,22 +85,6 @@ def test_replica_has_no_syncoid_units(node):
 
 
 @replicas_only
-def test_replica_accepts_only_the_source(node, cluster):
-    """Only the source logs in for replication, from its address: by certificate where the data names
-    `ssh_replication_principal` (root's principals; no extra key), else by the interim key."""
-    source = cluster.host(cluster.zfs_source)
-    authorized = node.file("/root/.ssh/authorized_keys")
-    lines = authorized.content_string.splitlines() if authorized.exists else []
-    entries = [line for line in lines if line.endswith(f" zfs-replication@{source.name}")]
-    principal = node.data.get("ssh_replication_principal")
-    if principal:
-        principals = node.file("/etc/ssh/auth_principals/root").content_string.splitlines()
-        assert f'from="{source.address}",restrict {principal}' in principals and entries == []
-        return
-    assert len(entries) == 1 and entries[0].startswith(f'from="{source.address}",restrict ssh-ed25519 ')
-
-
-@replicas_only
 @pytest.mark.kernel(reason="received datasets need the zfs kernel module")
 def test_replica_dataset_default_mountpoint(node):
     dataset = node.data["zfs_replicated_dataset"]

@@ -57,8 +57,9 @@ class LabRun:
     def inventory(self) -> Path:
         return self.dir / "inventory.py"
 
-    def goldentooth(self, *args: str) -> subprocess.CompletedProcess[str]:
-        command = [str(Path(sys.executable).with_name("goldentooth")), "-i", str(PROJECT_ROOT / "inventory.py"), *args]
+    def goldentooth(self, *args: str, inventory: Path = PROJECT_ROOT / "inventory.py") -> subprocess.CompletedProcess[str]:
+        """`goldentooth -i <inventory> ARGS` in the lab's environment (the repository's inventory by default)."""
+        command = [str(Path(sys.executable).with_name("goldentooth")), "-i", str(inventory), *args]
         return subprocess.run(command, env=self.env, capture_output=True, text=True, check=False, cwd=PROJECT_ROOT)
 
 

@@ -10,20 +10,19 @@ runtime drop-in, containerd's effective config then has the `nvidia` runtime bes
 from __future__ import annotations
 
 import importlib.util
-import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from goldentooth import PROJECT_ROOT
 from goldentooth.pyinfra_run import RunReport, run_json
+
+from .conftest import LabRun, lab_directory, make_lab
+
 
 def _available(module: str) -> bool:
     try:
@@ -42,51 +41,30 @@ DEPLOYS = PROJECT_ROOT / "deploys"
 TOOLKIT = ("nvidia-container-toolkit", "nvidia-container-toolkit-base", "libnvidia-container-tools", "libnvidia-container1")
 
 
-@dataclass(frozen=True)
-class GpuLab:
-    """A lab of its own (state directory and name) holding velaryon only."""
-
-    dir: Path
-    env: dict[str, str]
-
-    @property
-    def inventory(self) -> Path:
-        return self.dir / "inventory.py"
-
-    @property
-    def ssh_config(self) -> Path:
-        return self.dir / "ssh_config"
-
-    def goldentooth(self, *args: str) -> subprocess.CompletedProcess[str]:
-        command = [str(Path(sys.executable).with_name("goldentooth")), *args]
-        return subprocess.run(command, env=self.env, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
-
-
 @pytest.fixture(scope="module")
-def gpu_lab() -> Iterator[GpuLab]:
-    directory = Path(tempfile.mkdtemp(prefix="goldentooth-lab-gpu-", dir="/var/tmp"))
-    lab = GpuLab(directory, {**os.environ, "GOLDENTOOTH_LAB_DIR": str(directory), "GOLDENTOOTH_LAB_NAME": f"g{os.getpid() % 10000}"})
-    try:
-        up = lab.goldentooth("-i", str(PROJECT_ROOT / "inventory.py"), "lab", "up", "--hosts", HOST)
-        assert up.returncode == 0, up.stdout + up.stderr
-        containerd = deploy(lab, "containerd")
-        assert not containerd.failed_hosts, containerd.failed
-        yield lab
-    finally:
-        down = lab.goldentooth("lab", "down")
-        shutil.rmtree(directory, ignore_errors=True)
-        assert down.returncode == 0, down.stdout + down.stderr
+def gpu_lab() -> Iterator[LabRun]:
+    with lab_directory("g") as (directory, name):
+        lab = make_lab(directory, name)
+        try:
+            up = lab.goldentooth("lab", "up", "--hosts", HOST)
+            assert up.returncode == 0, up.stdout + up.stderr
+            containerd = deploy(lab, "containerd")
+            assert not containerd.failed_hosts, containerd.failed
+            yield lab
+        finally:
+            down = lab.goldentooth("lab", "down")
+            assert down.returncode == 0, down.stdout + down.stderr
 
 
-def deploy(lab: GpuLab, name: str, *extra: str) -> RunReport:
+def deploy(lab: LabRun, name: str, *extra: str) -> RunReport:
     return run_json(lab.inventory, DEPLOYS / f"{name}.py", *extra, limit=[HOST])
 
 
-def gpu(lab: GpuLab, policy: str) -> RunReport:
+def gpu(lab: LabRun, policy: str) -> RunReport:
     return deploy(lab, "gpu", "--data", f"gpu_on_missing_driver={policy}")
 
 
-def node(lab: GpuLab):
+def node(lab: LabRun):
     return testinfra.get_host(f"ssh://{HOST}", ssh_config=str(lab.ssh_config))
 
 
@@ -140,7 +118,7 @@ def test_prepare_installs_toolkit_and_runtime_then_converges(gpu_lab):
 
 
 def test_gpu_status_reads_the_lab_node(gpu_lab):
-    result = gpu_lab.goldentooth("-i", str(gpu_lab.inventory), "gpu", "status")
+    result = gpu_lab.goldentooth("gpu", "status", inventory=gpu_lab.inventory)
     assert result.stdout.splitlines()[0] == HOST
     assert "  toolkit      1.17.8-1" in result.stdout
     assert "  runtime      nvidia configured" in result.stdout

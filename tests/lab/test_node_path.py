@@ -22,10 +22,8 @@ from goldentooth.inventory import load_inventory
 from .conftest import LabRun, lab_directory, make_lab
 
 NODES = ("allyrion", "bettley", "fenn")
-#: The node path only: deploys/kubernetes.py goes on to kubeadm, after which packages move only by
-#: `goldentooth upgrade` (tests/lab/test_site.py converges all of it).
-NODE_PATH = ("deploys/node_base.py", "deploys/load_balancer.py", "deploys/containerd.py",
-             "deploys/kubernetes_packages.py")
+# The node path alone (the kubeadm phases have their own lab test): each capability's entry file.
+DEPLOY = ("deploys/node_base.py", "deploys/load_balancer.py", "deploys/containerd.py", "deploys/kubernetes_packages.py")
 HAPROXY_CFG = "/etc/haproxy/haproxy.cfg"
 
 
@@ -61,7 +59,7 @@ def on_node(lab: LabRun, name: str, command: str) -> str:
 
 @pytest.fixture(scope="module")
 def converged(node_lab: LabRun) -> LabRun:
-    first = pyinfra(node_lab, node_lab.inventory, "-y", "--json", *NODE_PATH)
+    first = pyinfra(node_lab, node_lab.inventory, "-y", "--json", *DEPLOY)
     results = report(first)["results"]
     assert first.returncode == 0 and results["failed_hosts"] == [], first.stderr[-3000:]
     assert results["totals"]["success"] > 0
@@ -83,9 +81,9 @@ def test_second_run_changes_nothing_and_restarts_nothing(converged: LabRun) -> N
     units = "containerd.service haproxy.service"
     probe = f"systemctl show -p ExecMainStartTimestampMonotonic -p MainPID {units} 2>/dev/null"
     before = {name: on_node(converged, name, probe) for name in NODES}
-    plan = report(pyinfra(converged, converged.inventory, "--dry", "--json", *NODE_PATH))["plan"]
+    plan = report(pyinfra(converged, converged.inventory, "--dry", "--json", *DEPLOY))["plan"]
     assert [op["name"] for op in plan if op["hosts_with_change"]] == []
-    second = pyinfra(converged, converged.inventory, "-y", "--json", *NODE_PATH)
+    second = pyinfra(converged, converged.inventory, "-y", "--json", *DEPLOY)
     results = report(second)["results"]
     assert results["failed_hosts"] == [] and results["totals"]["error"] == 0
     changed = [(op["name"], op["success"]) for op in results["operations"] if op["success"]]

@@ -1,14 +1,17 @@
-"""Shared fixtures for tests that need no hosts: a secret file and inventory variants."""
+"""Shared fixtures for tests that need no hosts: a secret file, the default inventory and its variants."""
 
 from __future__ import annotations
 
 import shutil
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from goldentooth import PROJECT_ROOT
+from goldentooth.inventory import load_inventory
+from goldentooth.model import Cluster
 from goldentooth.secrets import write_secrets
 
 INVENTORY_TEMPLATE = '''\
@@ -31,6 +34,16 @@ def secrets(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monkey
     write_secrets(path, {"haproxy_stats_password": "test-only-password"})
     monkeypatch.setenv("GOLDENTOOTH_SECRETS", str(path))
     return path
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """The repository's inventory, loaded once per module; the golden files hold its test secret."""
+    path = tmp_path_factory.mktemp("secrets") / "secrets.yaml"
+    write_secrets(path, {"haproxy_stats_password": "golden-password"})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GOLDENTOOTH_SECRETS", str(path))
+        yield load_inventory(PROJECT_ROOT / "inventory.py")
 
 
 @pytest.fixture

@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 import yaml
 
-from deploys.gpu import KEYRING, RUNTIME_BINARY, RUNTIME_HANDLER, cluster_manifest, containerd_config_version
+from deploys.containerd import config_version
+from deploys.gpu import KEYRING, RUNTIME_BINARY, RUNTIME_HANDLER, cluster_manifest
 from goldentooth import PROJECT_ROOT
 from goldentooth.inventory import load_group_data
 from goldentooth.manifests import DIGEST_ANNOTATION
-from goldentooth.templating import render
+from goldentooth.render import render
 
 DATA = Path(__file__).parent / "data"
 SCHEMA = yaml.safe_load((DATA / "kubernetes_fields.yaml").read_text())
@@ -156,11 +157,12 @@ def test_containerd_dropin_is_the_spec_text(version):
 
 
 @pytest.mark.parametrize(
-    ("installed", "package", "config_version"),
-    [("1.7.27", "1.7.27-1", 2), ("1.6.20", "1.6.20~ds1-1+deb12u1", 2), ("2.0.5", "1.7.27-1", 3), (None, "2.1.0-1", 3), (None, "1.7.27-1", 2), (None, "1:2.0.0-1", 3)],
+    ("installed", "package", "expected"),
+    [({"version": "1.7.27", "major": 1}, "1.7.27-1", 2), ({"version": "1.6.20", "major": 1}, "1.6.20~ds1-1+deb12u1", 2),
+     ({"version": "2.0.5", "major": 2}, "1.7.27-1", 3), (None, "2.1.0-1", 3), (None, "1.7.27-1", 2), (None, "1:2.0.0-1", 3)],
 )
-def test_containerd_config_version_follows_the_installed_major(installed, package, config_version):
-    assert containerd_config_version(installed, package) == config_version
+def test_containerd_config_version_follows_the_installed_major(installed, package, expected):
+    assert config_version(installed, package) == expected
 
 
 def test_apt_source_is_the_spec_text():

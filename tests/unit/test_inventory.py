@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from goldentooth import PROJECT_ROOT
 from goldentooth.inventory import load_inventory
+from goldentooth.model import Cluster
 
 
-def test_default_topology() -> None:
-    cluster = load_inventory(PROJECT_ROOT / "inventory.py")
+def test_default_topology(cluster: Cluster) -> None:
     assert cluster.init_node == "bettley"
     assert cluster.joining_control_planes == ["cargyll", "dalt"]
     assert len(cluster.groups["k8s_cluster"]) == 12
@@ -19,8 +19,7 @@ def test_default_topology() -> None:
     assert cluster.zfs_replicas == ["erenford", "gardener"]
 
 
-def test_derived_values() -> None:
-    cluster = load_inventory(PROJECT_ROOT / "inventory.py")
+def test_derived_values(cluster: Cluster) -> None:
     bettley = cluster.host("bettley")
     assert cluster.control_plane_endpoint == "10.4.0.10:6443"
     assert bettley.kubernetes_package_version == "1.32.3-1.1"
@@ -34,8 +33,7 @@ def test_derived_values() -> None:
     assert bettley.fqdn == "bettley.nodes.goldentooth.net"
 
 
-def test_host_data() -> None:
-    cluster = load_inventory(PROJECT_ROOT / "inventory.py")
+def test_host_data(cluster: Cluster) -> None:
     velaryon = cluster.host("velaryon")
     assert velaryon.address == "10.4.0.30"
     assert velaryon.expected_arch == "amd64"
@@ -59,8 +57,7 @@ def test_secrets_are_not_host_data() -> None:
     assert all("haproxy_stats_password" not in host.data for host in cluster.hosts.values())
 
 
-def test_select_hosts_and_groups() -> None:
-    cluster = load_inventory(PROJECT_ROOT / "inventory.py")
+def test_select_hosts_and_groups(cluster: Cluster) -> None:
     assert [host.name for host in cluster.select("velaryon,load_balancer")] == ["allyrion", "velaryon"]
     assert len(cluster.select("all")) == 13
     try:

@@ -10,24 +10,12 @@ import pytest
 import yaml
 
 from goldentooth import kubeadm_config
-from goldentooth.inventory import load_inventory
 
-ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = yaml.safe_load((Path(__file__).parent / "data" / "kubeadm_api_schema.yaml").read_text())
 GO_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
 TOKEN = "abcdef.0123456789abcdef"
 CA_HASH = "sha256:" + "ab" * 32
 KEY = "0f" * 32
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    secrets = tmp_path_factory.mktemp("secrets") / "secrets.yaml"
-    secrets.write_text("haproxy_stats_password: unit-test-only\n")
-    secrets.chmod(0o600)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("GOLDENTOOTH_SECRETS", str(secrets))
-        yield load_inventory(ROOT / "inventory.py")
 
 
 def schema_errors(value: Any, type_name: str, path: str) -> list[str]:

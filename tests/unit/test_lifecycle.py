@@ -7,23 +7,11 @@ from pathlib import Path
 import pytest
 
 from goldentooth.errors import GoldentoothError
-from goldentooth.inventory import load_inventory
 from goldentooth.lifecycle import certs, node_remove, upgrade, versions
 from goldentooth.lifecycle.engine import Context, Phase, PhaseFailed, run_phases
 from tests.unit.lifecycle_double import ClusterDouble
 
-ROOT = Path(__file__).resolve().parents[2]
 PKI = Path(__file__).parent / "data" / "pki"
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    secrets = tmp_path_factory.mktemp("secrets") / "secrets.yaml"
-    secrets.write_text("haproxy_stats_password: unit-test-only\n")
-    secrets.chmod(0o600)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("GOLDENTOOTH_SECRETS", str(secrets))
-        yield load_inventory(ROOT / "inventory.py")
 
 
 @pytest.fixture

@@ -42,11 +42,8 @@ NODES = [
 ]
 GROUPS = {"k8s_control_plane": ["bettley"], "k8s_workers": ["erenford", "velaryon"],
           "nfs_server": ["allyrion", "velaryon"], "zfs": ["allyrion", "erenford"]}
-#: Extra `all` group data for one test (monkeypatched per test, empty otherwise).
-GROUP_OVERRIDES: dict = {}
 MOUNTED_USB = '{"filesystems": [{"target": "/mnt/usb1", "source": "/dev/sda1", "fstype": "ext4", "uuid": "0e4b7a0e"}]}'
 DEBIAN = ["/etc/os-release", 'NAME="Debian GNU/Linux"', 'VERSION_ID="12"', "VERSION_CODENAME=bookworm", "ID=debian", "---"]
-PUBKEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHs0bW9ja2tleWZvcnRlc3RzMDAwMDAwMDAwMDAwMDA0 zfs-replication@allyrion"
 
 
 def stat_line(path: str, mode: str = "-rw-r--r--") -> str:
@@ -64,7 +61,6 @@ class RecordingConnector(FakeConnector):
 def simulate(monkeypatch, deploy, responses: dict[str, dict]) -> tuple[dict[str, list[str]], set[str]]:
     """Run one deploy on every host; return the commands per host and the failed host names."""
     group_data = load_group_data(REPO / "group_data")
-    group_data["all"].update(GROUP_OVERRIDES)
     cluster = build_cluster(NODES, GROUPS, group_data, "simulation")
     monkeypatch.setattr(goldentooth_inventory, "_current", cluster)
     names = [
@@ -163,7 +159,7 @@ def test_stale_units_of_an_own_share_are_removed(monkeypatch):
 
 
 def test_container_skips_only_kernel_steps(monkeypatch):
-    container = {"systemd-detect-virt": ["systemd-nspawn"], "--mountpoint /mnt/usb1": MOUNTED_USB}
+    container = {"systemd-detect-virt": ["container=systemd-nspawn"], "--mountpoint /mnt/usb1": MOUNTED_USB}
     commands, _ = simulate(monkeypatch, nfs_clients, {"bettley": container})
     bettley = changes(commands["bettley"])
     assert "systemctl enable mnt-nfs.automount" in bettley
@@ -183,12 +179,7 @@ ZFS_BLANK = {
 
 
 def test_zfs_source_and_replica(monkeypatch):
-    monkeypatch.setitem(GROUP_OVERRIDES, "ssh_replication_principal", None)  # the interim replication login
-    # Each host answers for its own files: the replica reads the source's public key from the
-    # source, the source reads the replica's host key from the replica.
-    source = {**ZFS_BLANK, "id_ed25519_zfs_replication.pub": [PUBKEY]}
-    replica = {**ZFS_BLANK, "ssh_host_ed25519_key.pub": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEhvc3RrZXk root@erenford"]}
-    commands, failed = simulate(monkeypatch, zfs_storage, {"allyrion": source, "erenford": replica})
+    commands, failed = simulate(monkeypatch, zfs_storage, {"allyrion": ZFS_BLANK, "erenford": ZFS_BLANK})
     allyrion, erenford = changes(commands["allyrion"]), changes(commands["erenford"])
     assert not failed
     create = f"zpool create -o ashift=12 -O compression=lz4 -O atime=off rpool {DEVICE}"
@@ -201,14 +192,11 @@ def test_zfs_source_and_replica(monkeypatch):
     assert "PUT /etc/systemd/system/syncoid@.timer" in allyrion
     assert "systemctl enable syncoid@erenford.timer" in allyrion
     assert not [c for c in erenford if "PUT /etc/systemd/system/syncoid" in c or "syncoid@" in c and "enable" in c]
-    assert any('from="10.4.0.10",restrict ssh-ed25519' in c for c in erenford)
     assert "PUT /etc/sanoid/sanoid.conf" in allyrion and "systemctl enable sanoid.timer" in erenford
-    assert any("erenford,10.4.0.14 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEhvc3RrZXk" in c for c in allyrion)
 
 
 def test_replication_login_left_to_ssh_certificates(monkeypatch):
-    """With a replication principal in data, the certificate capability owns the login: no interim key or lines."""
-    monkeypatch.setitem(GROUP_OVERRIDES, "ssh_replication_principal", "zfs-replication")
+    """The certificate capability owns the replication login: the ZFS deploy writes no key or SSH lines."""
     commands, failed = simulate(monkeypatch, zfs_storage, {"allyrion": ZFS_BLANK, "erenford": ZFS_BLANK})
     assert not failed
     for name in ("allyrion", "erenford"):
@@ -291,23 +279,16 @@ def _zfs(data: dict, role_name: str) -> dict:
     )
     responses |= _file(data["debian_backports_sources_file"], backports)
     responses |= _file("/etc/modprobe.d/zfs.conf", storage_files.zfs_modprobe_conf(data["zfs_arc_max_bytes"]))
-    responses |= _file("/etc/sanoid", mode="drwxr-xr-x") | _file("/root/.ssh", mode="drwx------")
+    responses |= _file("/etc/sanoid", mode="drwxr-xr-x")
     responses |= _file("/etc/sanoid/sanoid.conf", storage_files.sanoid_conf(role_name, dataset, data["sanoid_retention"], "allyrion"))
     responses |= _unit("sanoid.timer", "waiting")
     if role_name == "source":
         responses |= {
-            "id_ed25519_zfs_replication.pub": [PUBKEY],
-            "known_hosts": ["erenford,10.4.0.14 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEhvc3RrZXk"],
             "UnitFileState 'syncoid@*.timer'": ["Id=syncoid@erenford.timer", "UnitFileState=enabled"],
         }
-        responses |= _file(data["zfs_replication_ssh_key"], mode="-rw-------") | _unit("syncoid@erenford.timer", "waiting")
+        responses |= _unit("syncoid@erenford.timer", "waiting")
         responses |= _file("/etc/systemd/system/syncoid@.service", storage_files.syncoid_service(dataset, data["zfs_replication_ssh_key"]))
         responses |= _file("/etc/systemd/system/syncoid@.timer", storage_files.syncoid_timer(dataset))
-    else:
-        responses |= {
-            "ssh_host_ed25519_key.pub": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEhvc3RrZXk root@erenford"],
-            "authorized_keys": [f'from="10.4.0.10",restrict {" ".join(PUBKEY.split()[:2])} zfs-replication@allyrion'],
-        }
     return responses
 
 

@@ -5,21 +5,9 @@ from pathlib import Path
 import pytest
 
 from goldentooth import storage_files
-from goldentooth.inventory import load_inventory
 from goldentooth.nfs import client_shares
-from goldentooth.secrets import write_secrets
 
 GOLDEN = Path(__file__).parent / "golden" / "storage"
-REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    secrets = tmp_path_factory.mktemp("secrets") / "secrets.yaml"
-    write_secrets(secrets, {"haproxy_stats_password": "unit-test-only"})
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("GOLDENTOOTH_SECRETS", str(secrets))
-        yield load_inventory(REPO / "inventory.py")
 
 
 def golden(name: str) -> str:

@@ -12,26 +12,9 @@ import pytest
 from deploys.containerd import config_template
 from deploys.load_balancer import haproxy_config
 from deploys.node_base import MODULES, SYSCTLS
-from goldentooth.inventory import load_inventory
 from goldentooth.render import render
 
 GOLDEN = Path(__file__).parent / "golden"
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory, monkeypatch_module):
-    secrets = tmp_path_factory.mktemp("secrets") / "secrets.yaml"
-    secrets.write_text("haproxy_stats_password: golden-password\n")
-    secrets.chmod(0o600)
-    monkeypatch_module.setenv("GOLDENTOOTH_SECRETS", str(secrets))
-    return load_inventory(ROOT / "inventory.py")
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
 
 
 def golden(name: str) -> str:

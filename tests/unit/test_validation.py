@@ -37,6 +37,8 @@ CASES = [
      "all", "nfs_mounts", "nfs-mount-server"),
     ("zfs-source-outside-zfs", "", {"zfs": 'zfs_replication_source = "bettley"'},
      "group zfs", "zfs_replication_source", "zfs-source"),
+    ("zfs-replication-without-principal", "", {"all": "ssh_replication_principal = None"},
+     "host allyrion", "ssh_replication_principal", "zfs-replication-login"),
     ("unknown-host-in-group", '_GROUPS["zfs"].append("nosuchhost")', {}, "group zfs", "members", "host-exists"),
     ("malformed-version", "", {"all": 'kubernetes_version = "v1.32"'}, "all", "kubernetes_version", "version-format"),
     ("duplicate-address", '_NODES[5] = replace(_NODES[5], ipv4_address="10.4.0.14")', {},

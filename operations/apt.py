@@ -139,7 +139,8 @@ def not_installed(packages: list[str], reason: str):
         )
     """
     _check_names("apt.not_installed", packages)
-    found = sorted(name for name in packages if name in host.get_fact(DebPackages))
+    present = host.get_fact(DebPackages)  # read once: one round trip for the whole list
+    found = sorted(name for name in packages if name in present)
     if found:
         raise OperationError(f"installed but forbidden: {', '.join(found)} ({reason})")
     host.noop(f"none of {', '.join(packages)} is installed")

@@ -12,16 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from facts.kubernetes import ClusterNodes
+from .. import etcd
 from ..errors import GoldentoothError
 from .cluster_state import fact, kubectl, sh
 from .engine import Context, Phase
 from .upgrade import Confirm
 
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
-ETCDCTL = (
-    "etcdctl", "--endpoints=https://127.0.0.1:2379", "--cacert=/etc/kubernetes/pki/etcd/ca.crt",
-    "--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt", "--key=/etc/kubernetes/pki/etcd/healthcheck-client.key",
-)
 
 
 class Removal:
@@ -99,12 +96,10 @@ class RemoveNode(Phase):
         ctx.wet(name, "remove what kubeadm reset leaves", "rm -rf /etc/cni/net.d/* /root/.kube/config /etc/kubernetes/kubeadm")
         ctx.wet(admin, f"delete node {name}", kubectl("delete", "node", name))
         if ctx.state["is_control_plane"]:
-            etcdctl = kubectl("-n", "kube-system", "exec", f"etcd-{admin}", "--", *ETCDCTL)
-            members = ctx.read(admin, f"{etcdctl} member list").stdout.splitlines()
-            for line in members:
-                fields = [field.strip() for field in line.split(",")]
-                if len(fields) > 2 and fields[2] == name:
-                    ctx.wet(admin, f"remove the etcd member of {name} ({fields[0]})", f"{etcdctl} member remove {sh(fields[0])}")
+            members = etcd.members(ctx.read(admin, kubectl(*etcd.exec_arguments(admin, "member", "list"))).stdout.splitlines())
+            for member in members:
+                if member.name == name:
+                    ctx.wet(admin, f"remove the etcd member of {name} ({member.id})", kubectl(*etcd.exec_arguments(admin, "member", "remove", member.id)))
         if self.removal.reboot:
             ctx.wet(name, "reboot (clears iptables rules and CNI interfaces)", "systemctl reboot")
 

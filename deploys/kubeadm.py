@@ -20,7 +20,10 @@ from pyinfra.operations import files, systemd
 from goldentooth import calico as calico_manifest
 from goldentooth import join_material, kubeadm_config
 from goldentooth.inventory import current
+from goldentooth.kubeadm_gates import JoinGate, LoadBalancers
 from goldentooth.kubeadm_state import ADMIN_CONF, INIT_PHASES
+from goldentooth.model import Cluster, Host
+from goldentooth.validation import parse_duration
 from operations import calico, kubeadm, kubernetes_node, sequence
 from deploys import run_as_entry
 
@@ -39,6 +42,20 @@ def cluster_step(runs_on: list[str], name: str, operation: Callable[..., Any], *
     execution = {key: value for key, value in kwargs.items() if key.startswith("_")}
     arguments = {key: value for key, value in kwargs.items() if not key.startswith("_")} if here else {"runs_on": ", ".join(runs_on)}
     (operation if here else sequence.elsewhere)(name=name, **arguments, **execution)
+
+
+def load_balancers(cluster: Cluster, node: Host) -> LoadBalancers:
+    """The API load balancers and where their stats are read."""
+    return {"hosts": cluster.names("load_balancer"), "stats_port": int(node.get("haproxy_stats_port")),
+            "stats_uri": str(node.get("haproxy_stats_uri"))}
+
+
+def join_gate(cluster: Cluster, node: Host) -> JoinGate:
+    """The checks after `node` joins: a control plane expects itself and the control planes before it in etcd."""
+    control_planes = cluster.names("k8s_control_plane")
+    members = control_planes[: control_planes.index(node.name) + 1] if node.name in control_planes else []
+    return {"admin": cluster.init_node, "etcd_members": members, "balancers": load_balancers(cluster, node),
+            "timeout": parse_duration(str(node.get("node_ready_timeout")))}
 
 
 @deploy("kubeadm cluster")
@@ -74,7 +91,7 @@ def kubeadm_cluster() -> None:
     cluster_step(
         admin, f"Initialise the cluster with kubeadm init (phases: {', '.join(phase for phase, _ in INIT_PHASES)})",
         kubeadm.init, config_path=init_path, kubernetes_version=version, endpoint=cluster.control_plane_endpoint,
-        pull_images=not node.get("lab"),
+        control_planes=cluster.names("k8s_control_plane"), balancers=load_balancers(cluster, node), pull_images=not node.get("lab"),
     )
     cluster_step(
         admin, f"Install Calico {node.get('calico_version')} from the vendored manifest", calico.manifest,
@@ -93,7 +110,8 @@ def kubeadm_cluster() -> None:
     # S3: joining control planes, one at a time in group order; S4: workers, at most 4 at once.
     join_path = f"{config_dir}/join.yaml"
     join_document = kubeadm_config.join_configuration(cluster, node, "", "", "" if control_plane else None)
-    join = {"material": MATERIAL, "configuration": join_document, "config_path": join_path, "kubernetes_version": version}
+    join = {"material": MATERIAL, "configuration": join_document, "config_path": join_path, "kubernetes_version": version,
+            "gate": join_gate(cluster, node)}
     for name in host.loop(cluster.joining_control_planes):
         cluster_step([name], f"Join {name} as a control plane", kubeadm.join, **join)
     workers = [name for name in cluster.names("k8s_workers") if name not in cluster.names("k8s_control_plane")]

@@ -156,3 +156,40 @@ class ApiServerAnswers(FactBase[bool]):
 
     def process(self, output: list[str]) -> bool:
         return "".join(output).strip() == "200"
+
+
+class NodeReadiness(FactBase[dict[str, Any]]):
+    """
+    What kubeadm init and join need on the node (spec 50-kubeadm.md §2, last paragraph): the clock
+    synchronised, the ``memory`` and ``cpuset`` cgroup controllers enabled, containerd active with
+    its CRI plugin loaded; and whether the node is a container, where the clock cannot be set.
+
+    Controllers come from ``/sys/fs/cgroup/cgroup.controllers`` (cgroup v2), else from the enabled
+    rows of ``/proc/cgroups`` (v1 and hybrid hierarchies).
+
+    .. code:: python
+
+        {"ntp_synchronized": True, "cgroup_controllers": ["cpuset", "memory", "pids"],
+         "containerd": "active", "cri": "ok", "container": None}
+    """
+
+    def command(self) -> str:
+        return (
+            "echo \"ntp=$(timedatectl show -p NTPSynchronized --value 2>/dev/null)\"; "
+            "if [ -r /sys/fs/cgroup/cgroup.controllers ]; then echo \"controllers=$(cat /sys/fs/cgroup/cgroup.controllers)\"; "
+            "else echo \"controllers=$(awk '!/^#/ && $4 == 1 {print $1}' /proc/cgroups | tr '\\n' ' ')\"; fi; "
+            "echo \"containerd=$(systemctl is-active containerd 2>/dev/null)\"; "
+            "echo \"cri=$(ctr plugins ls 2>/dev/null | awk '$1 == \"io.containerd.grpc.v1\" && $2 == \"cri\" {print $NF}')\"; "
+            "echo \"container=$(systemd-detect-virt --container 2>/dev/null)\""
+        )
+
+    def process(self, output: list[str]) -> dict[str, Any]:
+        values = {key: value.strip() for key, _, value in (line.partition("=") for line in output)}
+        container = values.get("container") or None
+        return {
+            "ntp_synchronized": values.get("ntp") == "yes",
+            "cgroup_controllers": sorted(values.get("controllers", "").split()),
+            "containerd": values.get("containerd") or "unknown",
+            "cri": values.get("cri") or "missing",
+            "container": None if container == "none" else container,
+        }

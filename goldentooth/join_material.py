@@ -6,10 +6,16 @@ run (spec 50-kubeadm.md §6). The token and the key are never written to logs or
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
+from io import StringIO
 from typing import Any
+
+from pyinfra.api import QuoteString, StringCommand
+
+from . import kubeadm_config
 
 TOKEN = re.compile(r"\b([a-z0-9]{6})\.([a-z0-9]{16})\b")
 CERTIFICATE_KEY = re.compile(r"\b[0-9a-f]{64}\b")
@@ -45,3 +51,25 @@ def token_id(token: str) -> str:
 def mask(text: str) -> str:
     """Text with bootstrap tokens and 64-hex keys masked (for anything printed)."""
     return CERTIFICATE_KEY.sub("<masked>", TOKEN.sub(r"\1.<masked>", text))
+
+
+def write_join_configuration(state, host, material: dict, configuration: dict, config_path: str) -> bool:
+    """Fill the run's token, CA pin and certificate key into the JoinConfiguration and upload it (0600)."""
+    if material.get("unfinished"):
+        host.log_styled(f"not joining: the control-plane join of {material['unfinished']} did not pass its health gate", fg="red")
+        return False
+    if not valid(material, "token") or not material.get("ca_cert_hash"):
+        host.log_styled("no bootstrap token or CA pin was made in this run", fg="red")
+        return False
+    document = copy.deepcopy(configuration)
+    discovery = document["discovery"]
+    discovery["bootstrapToken"]["token"] = discovery["tlsBootstrapToken"] = material["token"]
+    discovery["bootstrapToken"]["caCertHashes"] = [material["ca_cert_hash"]]
+    if "controlPlane" in document:
+        if not valid(material, "certificate_key"):
+            host.log_styled("no valid certificate key for a control-plane join", fg="red")
+            return False
+        document["controlPlane"]["certificateKey"] = material["certificate_key"]
+        material["unfinished"] = document["nodeRegistration"]["name"]  # cleared by the health gate
+    ok, _ = host.run_shell_command(StringCommand("install", "-m", "0600", "/dev/null", QuoteString(config_path)))
+    return ok and host.put_file(StringIO(kubeadm_config.render(document)), config_path)

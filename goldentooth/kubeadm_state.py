@@ -18,6 +18,7 @@ CA_CRT = "/etc/kubernetes/pki/ca.crt"
 KUBELET_CONFIG = "/var/lib/kubelet/config.yaml"
 MANIFESTS_DIR = "/etc/kubernetes/manifests"
 STATIC_PODS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+APISERVER_MANIFEST = f"{MANIFESTS_DIR}/kube-apiserver.yaml"
 STATE_FILES = (
     ADMIN_CONF,
     SUPER_ADMIN_CONF,
@@ -71,7 +72,7 @@ class NodeFiles:
         return cls(
             admin_conf=ADMIN_CONF in present,
             kubelet_conf=KUBELET_CONF in present,
-            apiserver_manifest=f"{MANIFESTS_DIR}/kube-apiserver.yaml" in present,
+            apiserver_manifest=APISERVER_MANIFEST in present,
             ca_crt=CA_CRT in present,
             kubelet_config=KUBELET_CONFIG in present,
         )

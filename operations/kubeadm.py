@@ -6,18 +6,19 @@ immediately before the kubeadm command (§2). No operation here ever runs `kubea
 
 from __future__ import annotations
 
-import copy
 import re
 from datetime import timedelta
-from io import StringIO
 from typing import Any
 
-from pyinfra import host
+from pyinfra import host, logger
 from pyinfra.api import FunctionCommand, HiddenValue, OperationError, QuoteString, StringCommand, operation
 
-from facts.kubeadm import ApiServerAnswers, KubeadmNodeState
+from facts.kubeadm import ApiServerAnswers, KubeadmNodeState, NodeReadiness
 from facts.kubernetes import ClusterNodes, kubectl
-from goldentooth import join_material, kubeadm_config
+from goldentooth import join_material
+from goldentooth.kubeadm_gates import (
+    JoinGate, LoadBalancers, control_plane_gate, readiness_problems, refuse_second_cluster, worker_ready,
+)
 from goldentooth.pki import x509 as pki
 from goldentooth.kubeadm_state import CA_CRT, INIT, NONE, NodeFiles, StateError, classify
 from goldentooth.validation import parse_duration
@@ -53,6 +54,15 @@ def _files_and_action(role: str, cluster_exists: bool = False) -> tuple[dict[str
         raise OperationError(str(error)) from None
 
 
+def _check_ready(step: str) -> None:
+    """Refuse init/join on a node without a synchronised clock, the cgroup controllers or containerd's CRI."""
+    problems, warnings = readiness_problems(host.get_fact(NodeReadiness))
+    for warning in warnings:
+        logger.warning(f"{host.name}: {warning}")
+    if problems:
+        raise OperationError(f"{host.name} is not ready for kubeadm {step}: {'; '.join(problems)}")
+
+
 def _check_installed(state: dict[str, Any], package: str, version: str) -> None:
     """Refuse to init/join with a package at another version (checked once it is installed)."""
     installed = state.get("packages", {}).get(package)
@@ -61,20 +71,27 @@ def _check_installed(state: dict[str, Any], package: str, version: str) -> None:
 
 
 @operation(is_idempotent=False)
-def init(config_path: str, kubernetes_version: str, endpoint: str, pull_images: bool = True):
+def init(config_path: str, kubernetes_version: str, endpoint: str, control_planes: list[str], balancers: LoadBalancers,
+         pull_images: bool = True):
     """
     Create the cluster with ``kubeadm init`` on the first control plane, once.
 
     + config_path: the rendered init.yaml (Init-, Cluster- and KubeletConfiguration)
     + kubernetes_version: exact version the installed kubeadm must have (``1.32.3``)
     + endpoint: ``host:port`` of the API load balancer, probed to refuse a second cluster
+    + control_planes: every control plane in data; init is refused when another one has kubeadm files
+    + balancers: the load balancers (hosts, stats port and URI); init is refused when one routes to a
+      live API server or its stats cannot be read
     + pull_images: pre-pull the control-plane images so slow disks do not time init out (off only
       where no registry can be reached, i.e. the lab, which says so in the deploy)
 
     Runs only where admin.conf, kubelet.conf, kube-apiserver.yaml and pki/ca.crt are all absent and
-    no API server answers behind the endpoint; a node with some of them stops the run. The config
-    file is validated first, images are pulled, then every init phase runs (no skipped phases);
-    the step ends when the API answers ``/readyz`` through the load balancer.
+    no API server answers behind the endpoint; a node with some of them stops the run. Immediately
+    before init, the other control planes and the load balancers are checked again for any sign of
+    a running cluster (spec 50 §2). The node must have a synchronised clock, the memory and cpuset
+    cgroup controllers and containerd's CRI plugin. The config file is validated first, images are
+    pulled, then every init phase runs (no skipped phases); the step ends when the API answers
+    ``/readyz`` through the load balancer.
 
     **Examples:**
 
@@ -85,6 +102,8 @@ def init(config_path: str, kubernetes_version: str, endpoint: str, pull_images: 
             config_path="/etc/kubernetes/kubeadm/init.yaml",
             kubernetes_version="1.32.3",
             endpoint="10.4.0.10:6443",
+            control_planes=["bettley", "cargyll", "dalt"],
+            balancers={"hosts": ["allyrion"], "stats_port": 8404, "stats_uri": "/stats"},
         )
     """
     _check_path(config_path)
@@ -96,7 +115,9 @@ def init(config_path: str, kubernetes_version: str, endpoint: str, pull_images: 
         host.noop(f"cluster is initialised on {host.name} (admin.conf present)")
         return
     _check_installed(state, "kubeadm", kubernetes_version)
+    _check_ready("init")
     config = QuoteString(config_path)
+    yield FunctionCommand(refuse_second_cluster, [list(control_planes), balancers], {})
     yield StringCommand("kubeadm", "config", "validate", "--config", config)
     if pull_images:
         yield StringCommand("kubeadm", "config", "images", "pull", "--config", config)
@@ -221,26 +242,8 @@ def certificate_key(material: dict, control_planes: list[str]):
     yield FunctionCommand(upload_certificate_key, [material], {})
 
 
-def write_join_configuration(state, host, material: dict, configuration: dict, config_path: str) -> bool:
-    """Fill the run's token, CA pin and certificate key into the JoinConfiguration and upload it (0600)."""
-    if not join_material.valid(material, "token") or not material.get("ca_cert_hash"):
-        host.log_styled("no bootstrap token or CA pin was made in this run", fg="red")
-        return False
-    document = copy.deepcopy(configuration)
-    discovery = document["discovery"]
-    discovery["bootstrapToken"]["token"] = discovery["tlsBootstrapToken"] = material["token"]
-    discovery["bootstrapToken"]["caCertHashes"] = [material["ca_cert_hash"]]
-    if "controlPlane" in document:
-        if not join_material.valid(material, "certificate_key"):
-            host.log_styled("no valid certificate key for a control-plane join", fg="red")
-            return False
-        document["controlPlane"]["certificateKey"] = material["certificate_key"]
-    ok, _ = host.run_shell_command(StringCommand("install", "-m", "0600", "/dev/null", QuoteString(config_path)))
-    return ok and host.put_file(StringIO(kubeadm_config.render(document)), config_path)
-
-
 @operation(is_idempotent=False)
-def join(material: dict, configuration: dict, config_path: str, kubernetes_version: str):
+def join(material: dict, configuration: dict, config_path: str, kubernetes_version: str, gate: JoinGate):
     """
     Join this node with ``kubeadm join``, as a control plane when the configuration has a
     ``controlPlane`` part, otherwise as a worker; only where it has not joined.
@@ -249,10 +252,14 @@ def join(material: dict, configuration: dict, config_path: str, kubernetes_versi
     + configuration: this node's JoinConfiguration without secrets (token and key are filled in)
     + config_path: where join.yaml is written just before the join and deleted after it
     + kubernetes_version: exact version the installed kubeadm and kubelet must have
+    + gate: the checks after the join (admin host, expected etcd members, load balancers, timeout)
 
     A control plane joins only where kube-apiserver.yaml is absent, a worker only where
-    kubelet.conf is absent; a half-joined node stops the run and is never reset. A joined control
-    plane must report Ready before the next step (the next control plane joins only after it).
+    kubelet.conf is absent; a half-joined node stops the run and is never reset. The node must
+    have a synchronised clock, the memory and cpuset cgroup controllers and containerd's CRI
+    plugin. A joined control plane must be Ready, etcd must list exactly the expected members,
+    all healthy, and every load balancer must route to it; until then no further node joins in
+    this run. A joined worker must be Ready (waited for on the admin host).
 
     **Examples:**
 
@@ -264,6 +271,8 @@ def join(material: dict, configuration: dict, config_path: str, kubernetes_versi
             configuration=kubeadm_config.join_configuration(cluster, node, "", ""),
             config_path="/etc/kubernetes/kubeadm/join.yaml",
             kubernetes_version="1.32.3",
+            gate={"admin": "bettley", "etcd_members": [], "timeout": 300,
+                  "balancers": {"hosts": ["allyrion"], "stats_port": 8404, "stats_uri": "/stats"}},
         )
     """
     _check_path(config_path)
@@ -275,14 +284,18 @@ def join(material: dict, configuration: dict, config_path: str, kubernetes_versi
         return
     for package in ("kubeadm", "kubelet"):
         _check_installed(state, package, kubernetes_version)
+    _check_ready("join")
     config = QuoteString(config_path)
-    yield FunctionCommand(write_join_configuration, [material, configuration, config_path], {})
+    name = configuration["nodeRegistration"]["name"]
+    yield FunctionCommand(join_material.write_join_configuration, [material, configuration, config_path], {})
     yield StringCommand("kubeadm", "config", "validate", "--config", config)
     yield masked(StringCommand("kubeadm", "join", "--config", config))
     yield StringCommand("rm", "-f", config)
     if control_plane:
-        node = QuoteString(f"node/{configuration['nodeRegistration']['name']}")
-        yield kubectl("wait", "--for=condition=Ready", node, "--timeout=300s")
+        yield kubectl("wait", "--for=condition=Ready", QuoteString(f"node/{name}"), f"--timeout={int(gate['timeout'])}s")
+        yield FunctionCommand(control_plane_gate, [name, list(gate["etcd_members"]), gate["balancers"], int(gate["timeout"]), material], {})
+    else:
+        yield FunctionCommand(worker_ready, [gate["admin"], name, int(gate["timeout"])], {})
 
 
 @operation(is_idempotent=False)

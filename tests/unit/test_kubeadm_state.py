@@ -126,16 +126,27 @@ def test_certificate_key_callback_uploads_with_a_masked_key():
 
 def test_join_configuration_callback_fills_secrets_and_refuses_without_them():
     document = {"kind": "JoinConfiguration", "discovery": {"bootstrapToken": {"token": "", "caCertHashes": [""]}, "tlsBootstrapToken": ""},
-                "controlPlane": {"certificateKey": ""}}
+                "controlPlane": {"certificateKey": ""}, "nodeRegistration": {"name": "cargyll"}}
     host = FakeHost({})
-    assert not kubeadm_ops.write_join_configuration(None, host, {}, document, "/etc/kubernetes/kubeadm/join.yaml")
+    assert not join_material.write_join_configuration(None, host, {}, document, "/etc/kubernetes/kubeadm/join.yaml")
     material = {"token": "abcdef.0123456789abcdef", "token_expires": "2099-01-01T00:00:00+00:00", "ca_cert_hash": "sha256:" + "1" * 64,
                 "certificate_key": "ab" * 32, "certificate_key_expires": "2020-01-01T00:00:00+00:00"}
-    assert not kubeadm_ops.write_join_configuration(None, host, material, document, "/etc/kubernetes/kubeadm/join.yaml"), "expired key"
+    assert not join_material.write_join_configuration(None, host, material, document, "/etc/kubernetes/kubeadm/join.yaml"), "expired key"
     material["certificate_key_expires"] = "2099-01-01T00:00:00+00:00"
-    assert kubeadm_ops.write_join_configuration(None, host, material, document, "/etc/kubernetes/kubeadm/join.yaml")
+    assert join_material.write_join_configuration(None, host, material, document, "/etc/kubernetes/kubeadm/join.yaml")
     written = yaml.safe_load(host.uploads["/etc/kubernetes/kubeadm/join.yaml"])
     assert written["discovery"]["bootstrapToken"] == {"token": "abcdef.0123456789abcdef", "caCertHashes": ["sha256:" + "1" * 64]}
     assert written["controlPlane"]["certificateKey"] == "ab" * 32
     assert document["discovery"]["tlsBootstrapToken"] == "", "the caller's document keeps no secret"
     assert host.commands[-1] == "install -m 0600 /dev/null /etc/kubernetes/kubeadm/join.yaml"
+    assert material["unfinished"] == "cargyll", "the next join waits for this control plane's health gate"
+
+
+def test_no_node_joins_after_a_control_plane_that_failed_its_gate():
+    document = {"kind": "JoinConfiguration", "discovery": {"bootstrapToken": {"token": "", "caCertHashes": [""]}, "tlsBootstrapToken": ""},
+                "nodeRegistration": {"name": "erenford"}}
+    material = {"token": "abcdef.0123456789abcdef", "token_expires": "2099-01-01T00:00:00+00:00", "ca_cert_hash": "sha256:" + "1" * 64,
+                "unfinished": "cargyll"}
+    host = FakeHost({})
+    assert not join_material.write_join_configuration(None, host, material, document, "/etc/kubernetes/kubeadm/join.yaml")
+    assert host.commands == [] and host.uploads == {}

@@ -17,6 +17,7 @@ from pyinfra import host, logger
 from pyinfra.api import deploy
 from pyinfra.operations import files, systemd
 
+from facts.kubernetes import UploadedKubeadmConfig
 from goldentooth import calico as calico_manifest
 from goldentooth import join_material, kubeadm_config
 from goldentooth.inventory import current
@@ -48,6 +49,20 @@ def load_balancers(cluster: Cluster, node: Host) -> LoadBalancers:
     """The API load balancers and where their stats are read."""
     return {"hosts": cluster.names("load_balancer"), "stats_port": int(node.get("haproxy_stats_port")),
             "stats_uri": str(node.get("haproxy_stats_uri"))}
+
+
+def report_drift(cluster: Cluster) -> None:
+    """Warn where the configuration the cluster was made with differs from data (spec 50 §3).
+
+    Converge never applies such a change: reconfiguring a running cluster is a manual procedure,
+    and its version changes only through `goldentooth upgrade`.
+    """
+    uploaded = host.get_fact(UploadedKubeadmConfig)
+    rendered = {"ClusterConfiguration": kubeadm_config.cluster_configuration(cluster),
+                "KubeletConfiguration": kubeadm_config.kubelet_configuration(cluster)}
+    for kind, document in rendered.items():
+        for line in kubeadm_config.drift(document, uploaded[kind]) if kind in uploaded else []:
+            logger.warning(f"{host.name}: {kind} drift, not applied by converge: {line}")
 
 
 def join_gate(cluster: Cluster, node: Host) -> JoinGate:
@@ -85,6 +100,7 @@ def kubeadm_cluster() -> None:
             name="Write the kubeadm init configuration",
             src=StringIO(kubeadm_config.init_file(cluster, node)), dest=init_path, user="root", group="root", mode="0600",
         )
+        report_drift(cluster)
         text = calico_manifest.verified_text(str(node.get("calico_manifest")), str(node.get("calico_version")))
         if node.get("lab"):
             logger.warning(f"{host.name}: lab host: no registry and no workloads, so images are not pre-pulled and the Calico rollout is not awaited")

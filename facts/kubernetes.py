@@ -6,6 +6,7 @@ import json
 import re
 from typing import Any
 
+import yaml
 from pyinfra.api import FactBase, QuoteString, StringCommand
 
 ADMIN_KUBECONFIG = "/etc/kubernetes/admin.conf"
@@ -99,3 +100,38 @@ class WorkloadImages(FactBase[dict[str, list[str]]]):
             ]
             for item in document.get("items", [document])
         }
+
+
+class UploadedKubeadmConfig(FactBase[dict[str, Any]]):
+    """
+    The configuration kubeadm uploaded to the cluster, authoritative once it exists (spec 50 §3):
+    ClusterConfiguration from ``kube-system/kubeadm-config`` and KubeletConfiguration from
+    ``kube-system/kubelet-config``, parsed. Empty when neither exists or this host has no
+    admin.conf to ask with.
+
+    .. code:: python
+
+        {"ClusterConfiguration": {"kind": "ClusterConfiguration", "networking": {...}, ...},
+         "KubeletConfiguration": {"kind": "KubeletConfiguration", "cgroupDriver": "systemd", ...}}
+    """
+
+    default = dict
+    KEYS = {"kubeadm-config": ("ClusterConfiguration", "ClusterConfiguration"), "kubelet-config": ("kubelet", "KubeletConfiguration")}
+
+    def requires_command(self) -> str:
+        return "kubectl"
+
+    def command(self) -> StringCommand:
+        return _guarded(kubectl("-n", "kube-system", "get", "configmap", *self.KEYS, "-o", "json", "--ignore-not-found"))
+
+    def process(self, output: list[str]) -> dict[str, Any]:
+        text = "\n".join(output).strip()
+        if text in ("", NO_ADMIN_CONF):
+            return {}
+        document = json.loads(text)
+        uploaded: dict[str, Any] = {}
+        for item in document.get("items", [document]):
+            key, kind = self.KEYS.get(item.get("metadata", {}).get("name", ""), (None, None))
+            if key and key in item.get("data", {}):
+                uploaded[kind] = yaml.safe_load(item["data"][key])
+        return uploaded

@@ -8,6 +8,7 @@ is written to the joining node immediately before the join and deleted after it.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import yaml
@@ -148,3 +149,20 @@ def render(*documents: dict[str, Any]) -> str:
 def init_file(cluster: Cluster, host: Host) -> str:
     """The content of init.yaml: Init-, Cluster- and KubeletConfiguration."""
     return render(init_configuration(cluster, host), cluster_configuration(cluster), kubelet_configuration(cluster))
+
+
+_ABSENT = object()
+
+
+def drift(rendered: Any, uploaded: Any, path: str = "") -> list[str]:
+    """Where the cluster's uploaded configuration differs from what data renders, one line per value.
+
+    Only what data renders is compared: kubeadm adds its defaults to the copy it uploads.
+    """
+    if isinstance(rendered, dict) and isinstance(uploaded, dict):
+        return [line for key, value in rendered.items()
+                for line in drift(value, uploaded.get(key, _ABSENT), f"{path}.{key}" if path else key)]
+    if uploaded == rendered:
+        return []
+    have = "nothing" if uploaded is _ABSENT else json.dumps(uploaded)
+    return [f"{path}: the cluster has {have}, data renders {json.dumps(rendered)}"]

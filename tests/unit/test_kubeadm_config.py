@@ -125,3 +125,20 @@ def test_every_node_renders_valid_documents_and_timeouts_from_data(cluster):
 def test_render_is_deterministic(cluster):
     bettley = cluster.host("bettley")
     assert kubeadm_config.init_file(cluster, bettley) == kubeadm_config.init_file(cluster, bettley)
+
+
+def test_drift_compares_only_what_data_renders_and_names_each_value():
+    rendered = {"networking": {"podSubnet": "10.244.0.0/16", "serviceSubnet": "172.16.0.0/20"},
+                "apiServer": {"certSANs": ["10.4.0.10", "lb.example"]}, "clusterName": "goldentooth"}
+    uploaded = {"networking": {"podSubnet": "192.168.0.0/16", "serviceSubnet": "172.16.0.0/20", "dnsDomain": "cluster.local"},
+                "apiServer": {"certSANs": ["10.4.0.10"]}, "certificatesDir": "/etc/kubernetes/pki"}
+    assert kubeadm_config.drift(rendered, uploaded) == [
+        'networking.podSubnet: the cluster has "192.168.0.0/16", data renders "10.244.0.0/16"',
+        'apiServer.certSANs: the cluster has ["10.4.0.10"], data renders ["10.4.0.10", "lb.example"]',
+        'clusterName: the cluster has nothing, data renders "goldentooth"',
+    ]
+
+
+def test_no_drift_between_data_and_the_configuration_it_uploaded(cluster):
+    document = kubeadm_config.cluster_configuration(cluster)
+    assert kubeadm_config.drift(document, {**document, "certificatesDir": "/etc/kubernetes/pki"}) == []

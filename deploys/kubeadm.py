@@ -25,7 +25,7 @@ from goldentooth.kubeadm_gates import JoinGate, LoadBalancers
 from goldentooth.kubeadm_state import ADMIN_CONF, INIT_PHASES
 from goldentooth.model import Cluster, Host
 from goldentooth.validation import parse_duration
-from operations import calico, kubeadm, kubernetes_node, sequence
+from operations import calico, kubeadm, kubeadm_pki, kubernetes_node, sequence
 from deploys import run_as_entry
 
 #: This run's join material: filled at execution time on the admin host, read by the joins.
@@ -133,6 +133,7 @@ def kubeadm_cluster() -> None:
     workers = [name for name in cluster.names("k8s_workers") if name not in cluster.names("k8s_control_plane")]
     cluster_step(workers, "Join the workers (at most 4 at once)", kubeadm.join, _parallel=4, **join)
 
+    kubeadm_pki.expiry(name="Check the expiry of the kubeadm certificates", warn_days=int(node.get("cert_expiry_warn_days")))
     if control_plane:
         files.directory(name="Create root's kubeconfig directory", path="/root/.kube", user="root", group="root", mode="0700")
         files.link(name="Link root's kubeconfig to admin.conf", path="/root/.kube/config", target=ADMIN_CONF)

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,14 +86,21 @@ def lab_directory(tag: str) -> Iterator[tuple[Path, str]]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def lab(repo_tree: Path) -> Iterator[LabRun]:
-    with lab_directory("s") as (directory, name):
+@contextmanager
+def booted_lab(tag: str, hosts: Iterable[str], *up_options: str) -> Iterator[LabRun]:
+    """A fresh lab of `hosts`, taken down (and checked to be down) when the block ends."""
+    with lab_directory(tag) as (directory, name):
         run = make_lab(directory, name)
-        result = run.goldentooth("lab", "up", "--hosts", ",".join(NODES), "--repo", str(repo_tree))
+        up = run.goldentooth("lab", "up", "--hosts", ",".join(hosts), *up_options)
         try:
-            assert result.returncode == 0, result.stderr
+            assert up.returncode == 0, up.stderr + up.stdout
             yield run
         finally:
             down = run.goldentooth("lab", "down")
-            assert down.returncode == 0, down.stderr
+            assert down.returncode == 0, down.stderr + down.stdout
+
+
+@pytest.fixture(scope="session")
+def lab(repo_tree: Path) -> Iterator[LabRun]:
+    with booted_lab("s", NODES, "--repo", str(repo_tree)) as run:
+        yield run

@@ -16,7 +16,7 @@ import pytest
 
 from goldentooth.pyinfra_run import deploy_file, pyinfra_command, run_json
 
-from .conftest import LabRun, lab_directory, make_lab
+from .conftest import LabRun, booted_lab
 
 NODES = ("allyrion", "bettley", "cargyll", "erenford")
 NODE_PATH = ("load_balancer", "containerd", "kubernetes_packages")
@@ -33,18 +33,11 @@ def kubeadm_calls(lab: LabRun, node: str) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[LabRun]:
-    with lab_directory("g") as (directory, name):
-        run = make_lab(directory, name)
-        up = run.goldentooth("lab", "up", "--hosts", ",".join(NODES))
-        try:
-            assert up.returncode == 0, up.stdout + up.stderr
-            for deploy in NODE_PATH:
-                report = run_json(run.inventory, deploy_file(deploy))
-                assert not report.failed_hosts, f"{deploy}: {dict(report.failed)}"
-            yield run
-        finally:
-            down = run.goldentooth("lab", "down")
-            assert down.returncode == 0, down.stdout + down.stderr
+    with booted_lab("g", NODES) as run:
+        for deploy in NODE_PATH:
+            report = run_json(run.inventory, deploy_file(deploy))
+            assert not report.failed_hosts, f"{deploy}: {dict(report.failed)}"
+        yield run
 
 
 def test_init_is_refused_while_another_control_plane_holds_cluster_files(lab):

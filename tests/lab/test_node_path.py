@@ -19,7 +19,7 @@ import pytest
 from goldentooth import PROJECT_ROOT
 from goldentooth.inventory import load_inventory
 
-from .conftest import LabRun, lab_directory, make_lab
+from .conftest import LabRun, booted_lab
 
 NODES = ("allyrion", "bettley", "fenn")
 # The node path alone (the kubeadm phases have their own lab test): each capability's entry file.
@@ -29,15 +29,8 @@ HAPROXY_CFG = "/etc/haproxy/haproxy.cfg"
 
 @pytest.fixture(scope="module")
 def node_lab() -> Iterator[LabRun]:
-    with lab_directory("np") as (directory, name):
-        run = make_lab(directory, name)
-        up = run.goldentooth("lab", "up", "--hosts", ",".join(NODES))
-        try:
-            assert up.returncode == 0, up.stderr + up.stdout
-            yield run
-        finally:
-            down = run.goldentooth("lab", "down")
-            assert down.returncode == 0, down.stderr
+    with booted_lab("np", NODES) as run:
+        yield run
 
 
 def pyinfra(lab: LabRun, inventory: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -52,6 +52,8 @@ LAB_DATA: dict[str, Any] = {
     # No ZFS packages and no backports suite in the lab repository (the deploy warns what it skips).
     "zfs_packages": [],
     "debian_backports_suite": None,
+    # No workloads to settle in the lab: the upgrade's cluster gate pauses briefly after each node.
+    "upgrade_stabilisation_seconds": 2,
 }
 
 #: Debian packages whose version the lab reads from its repository for LAB_DATA (`{versions[...]}`),

@@ -8,7 +8,6 @@ they refuse instead of asking.
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable
 
 import click
@@ -115,7 +114,7 @@ def certs_renew(context: Context, dry: bool, assume_yes: bool) -> None:
     cluster = context.cluster()
     ctx = PhaseContext(SshExecutor(cluster), cluster, dry=dry, echo=click.echo)
     confirm = confirmation(assume_yes, "Renew the certificates and restart the control-plane static pods, one node at a time?")
-    _run(ctx, certs_lifecycle.renew_phases(cluster, confirm, time.sleep))
+    _run(ctx, certs_lifecycle.renew_phases(cluster, confirm))
     if not dry:
         click.echo("renewed: fetch admin.conf again for your own kubeconfig")
 

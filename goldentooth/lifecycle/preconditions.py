@@ -76,7 +76,7 @@ class CheckPreconditions(Phase):
         up, state = self.upgrade, ctx.state
         versions.check_upgrade(state["cluster_version"], up.target)
         versions.check_upgrade(state["server_version"], up.target)
-        self.check_supported(up.cluster, versions.minor(versions.parse(up.target)))
+        self.check_supported(up.cluster.host(up.first), versions.minor(versions.parse(up.target)))
         self.check_lock(ctx)
         problems = [*self.node_problems(ctx), *self.control_plane_problems(ctx), *self.host_problems(ctx)]
         if problems:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from deploys.containerd import config_toml
 from facts.containerd import ContainerdVersion
 from ..errors import GoldentoothError
-from ..model import Cluster
+from ..model import Cluster, Host
 from ..validation import CALICO_SUPPORT
 from . import health, upgrade_lock, versions
 from .cluster_state import fact, kubectl, sh
@@ -63,12 +63,14 @@ class Upgrade:
         return f"{base}/v{versions.minor(versions.parse(self.target))}/deb/"
 
 
-def check_supported(cluster: Cluster, minor: str) -> None:
-    """Spec 50 §10.1.2: data has a sandbox image for the minor and the vendored Calico is tested with it."""
-    settings = cluster.settings
-    if minor not in settings["sandbox_image_by_minor"]:
+def check_supported(node: Host, minor: str) -> None:
+    """Spec 50 §10.1.2: data has a sandbox image for the minor and the vendored Calico is tested with it.
+
+    `node` is the init node: its merged data is what the converge that applies Calico reads.
+    """
+    if minor not in node.get("sandbox_image_by_minor"):
         raise GoldentoothError(f"sandbox_image_by_minor has no entry for {minor}: add the pause image of v{minor} first")
-    calico = str(settings["calico_version"])
+    calico = str(node.get("calico_version"))
     tested = CALICO_SUPPORT.get(".".join(calico.split(".")[:2]), ())
     if minor not in tested:
         raise GoldentoothError(
@@ -184,11 +186,11 @@ class UpgradeNode(Phase):
     def sandbox_image(self, ctx: Context, installed: str) -> None:
         """Step 5: containerd's config with the target minor's sandbox image, when it differs, and a restart."""
         up, name = self.upgrade, self.name
-        images = up.cluster.settings["sandbox_image_by_minor"]
+        node = up.cluster.host(name)
+        images = node.get("sandbox_image_by_minor")
         image = images[versions.minor(versions.parse(up.target))]
         if images.get(versions.minor(versions.parse(installed.split("-")[0]))) == image:
             return
-        node = up.cluster.host(name)
         content = config_toml(fact(ctx, name, ContainerdVersion), str(node.get("containerd_package_version")),
                               str(node.get("containerd_dropin_dir")), image)
         staged = f"{CONTAINERD_CONFIG}.goldentooth-new"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from goldentooth.errors import GoldentoothError
 from goldentooth.lifecycle import certs, node_remove, versions
-from goldentooth.lifecycle.engine import Context, Phase, PhaseFailed, run_phases
+from goldentooth.lifecycle.engine import Context, Phase, PhaseFailed, Result, run_phases
 from tests.unit.lifecycle_double import ClusterDouble
 
 PKI = Path(__file__).parent / "data" / "pki"
@@ -119,23 +120,53 @@ def test_certs_check_table_and_threshold(cluster, double):
 
 
 def test_certs_renew_one_control_plane_at_a_time_admin_last_with_paused_manifests(cluster, double):
-    waits = []
+    sleeps = []
     double.extra["date -u +'now %s'"] = "now 1735689600\ncert /etc/kubernetes/pki/ca.crt\n" + (PKI / "ca.crt").read_text()
-    run_phases(certs.renew_phases(cluster, yes, waits.append), context(double, cluster))
+    run_phases(certs.renew_phases(cluster, yes), context(double, cluster, sleeps=sleeps))
     renewed = [host for host, cmd in double.calls if cmd == "kubeadm certs renew all"]
     assert renewed == ["cargyll", "dalt", "bettley"]
-    assert waits == [20, 20, 20]
+    assert sleeps == [20, 20, 20]
     for host in renewed:
         sequence = [cmd for who, cmd in double.calls if who == host]
         out = next(i for i, cmd in enumerate(sequence) if "manifests-paused/ &&" in cmd or cmd.endswith("manifests-paused/"))
         back = next(i for i, cmd in enumerate(sequence) if cmd.startswith("mv /etc/kubernetes/manifests-paused/"))
         assert sequence.index("kubeadm certs renew all") < out < back
+        assert sequence.index("timedatectl show -p Timezone -p NTP -p NTPSynchronized") < sequence.index("kubeadm certs renew all")
+    admin = [cmd for who, cmd in double.calls if who == "bettley"]
+    assert sum("get pods -o json" in cmd for cmd in admin) == 3 and not any("wait --for" in cmd for cmd in admin)
+
+
+def test_certs_renew_waits_until_the_static_pods_are_back(cluster, double):
+    sleeps, answers = [], iter([json.dumps({"items": []})] * 3)
+    real = double.run
+
+    def run(host, command, timeout=None):
+        if "get pods -o json" in command:
+            pending = next(answers, None)
+            if pending is not None:
+                double.calls.append((host, command))
+                return Result(0, pending)
+        return real(host, command, timeout)
+
+    double.run = run
+    run_phases(certs.renew_phases(cluster, yes)[:3], context(double, cluster, sleeps=sleeps))
+    assert sleeps == [20, 5, 5, 5]
+
+
+def test_certs_renew_refuses_an_unsynchronised_clock_or_unhealthy_etcd(cluster, double):
+    double.nodes["cargyll"].ntp = "no"
+    with pytest.raises(PhaseFailed, match="cargyll: NTPSynchronized=no"):
+        run_phases(certs.renew_phases(cluster, yes), context(double, cluster))
+    double.nodes["cargyll"].ntp, double.etcd_healthy = "yes", False
+    with pytest.raises(PhaseFailed, match="cargyll: not restarting its static pods: etcd reports 0 of 3"):
+        run_phases(certs.renew_phases(cluster, yes), context(double, cluster))
+    assert not any("certs renew" in cmd for _, cmd in double.calls)
 
 
 def test_certs_renew_failure_moves_the_manifests_back(cluster, double):
     double.fail = ("cargyll", "crictl ps")
     with pytest.raises(PhaseFailed):
-        run_phases(certs.renew_phases(cluster, yes, lambda _: None), context(double, cluster))
+        run_phases(certs.renew_phases(cluster, yes), context(double, cluster))
     assert double.commands("cargyll")[-1].startswith("mv /etc/kubernetes/manifests-paused/etcd.yaml /etc/kubernetes/manifests/")
     assert double.commands("dalt") == [c for c in double.commands("dalt") if c.startswith("for f in")]
 

@@ -32,8 +32,10 @@ def yes():
     return True
 
 
-def with_settings(cluster, **settings):
-    return type(cluster)(cluster.hosts, cluster.groups, dict(cluster.settings, **settings), cluster.source)
+def with_data(cluster, **data):
+    """The cluster with `data` over every host's merged data (as a group_data or lab overlay change would)."""
+    hosts = {name: type(host)(host.name, host.groups, {**host.data, **data}, host.host_data) for name, host in cluster.hosts.items()}
+    return type(cluster)(hosts, cluster.groups, cluster.settings, cluster.source)
 
 
 def lock_records(double):
@@ -89,7 +91,7 @@ def test_lock_snapshot_and_progress_records(cluster, double):
 def test_minor_upgrade_switches_the_apt_source_and_sandbox_image_per_node(cluster, double):
     double = ClusterDouble(cluster.names("k8s_control_plane"), cluster.names("k8s_workers"), "1.32.7-1.1")
     images = dict(cluster.settings["sandbox_image_by_minor"], **{"1.33": "registry.k8s.io/pause:3.10.1"})
-    data = with_settings(cluster, calico_version="v3.30.2", sandbox_image_by_minor=images)
+    data = with_data(cluster, calico_version="v3.30.2", sandbox_image_by_minor=images)
     run_phases(upgrade.phases(data, "1.33.2", False, yes), context(double, data))
     switched = [host for host, cmd in double.calls if cmd.startswith("sed -i -E") and "/v1.33/deb/" in cmd]
     assert switched == upgrade.node_order(cluster)
@@ -176,8 +178,7 @@ def test_expired_certificates_refuse_the_upgrade(cluster, double):
 
 
 def test_lab_hosts_may_run_unsynchronised_clocks_with_a_warning(cluster, double):
-    hosts = {name: type(host)(host.name, host.groups, {**host.data, "lab": True}, host.host_data) for name, host in cluster.hosts.items()}
-    lab = type(cluster)(hosts, cluster.groups, cluster.settings, cluster.source)
+    lab = with_data(cluster, lab=True)
     double.nodes["lipps"].ntp = "no"
     lines = []
     run_phases(upgrade.phases(lab, "1.32.7", False, yes), context(double, lab, lines=lines))
@@ -187,7 +188,7 @@ def test_lab_hosts_may_run_unsynchronised_clocks_with_a_warning(cluster, double)
 def test_api_server_behind_kubeadm_config_by_more_than_a_minor_is_refused(cluster, double):
     double.apiserver = "v1.32.7"
     double.extra["version -o json"] = json.dumps({"serverVersion": {"gitVersion": "v1.31.9"}})
-    data = with_settings(cluster, calico_version="v3.30.2")
+    data = with_data(cluster, calico_version="v3.30.2")
     with pytest.raises(PhaseFailed, match="skips a minor"):
         run_phases(upgrade.phases(data, "1.33.2", False, yes), context(double, data))
     assert double.mutations() == []

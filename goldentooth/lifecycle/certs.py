@@ -92,7 +92,7 @@ class RenewControlPlane(Phase):
             if not ctx.cluster.host(self.name).get("lab"):
                 raise GoldentoothError(f"{self.name}: NTPSynchronized={synchronised}: renew only with a synchronised clock")
             ctx.echo(f"    warning: {self.name}: lab host: NTPSynchronized={synchronised} accepted (a container may not set the clock)")
-        problem = health.etcd_unhealthy(ctx, ctx.state["admin"], len(ctx.cluster.names("k8s_control_plane")))
+        problem = health.etcd_unhealthy(ctx, ctx.state["admin"], ctx.cluster.names("k8s_control_plane"))
         if problem:
             raise GoldentoothError(f"{self.name}: not restarting its static pods: {problem}")
 

@@ -2,7 +2,9 @@
 
 Each probe reads through the executor and returns what it found; `until` polls a probe with the
 context's sleep, so gates wait for kubelets and HAProxy checks to catch up and fail with the last
-reason after their timeout. The etcd command is the spec's `kubectl exec etcd-<admin host>` form.
+reason after their timeout. The etcd command is the spec's `kubectl exec etcd-<admin host>` form;
+etcd's answers and HAProxy's rows are judged by the same functions as the converge's join gates
+(goldentooth.etcd, goldentooth.kubeadm_gates).
 """
 
 from __future__ import annotations
@@ -10,16 +12,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from facts.haproxy import HaproxyBackends, is_up
+from facts.haproxy import HaproxyBackends
 from facts.kubernetes import ClusterNodes
+from .. import etcd
 from ..errors import GoldentoothError
+from ..kubeadm_gates import backend_problems
 from ..kubeadm_state import STATIC_PODS
 from .cluster_state import fact, kubectl
 from .engine import Context
 
-#: The HAProxy backend of the API servers (templates/haproxy.cfg.j2).
-API_BACKEND = "k8s-api-server"
-ETCD_PKI = "/etc/kubernetes/pki/etcd"
 POLL_SECONDS = 5
 
 
@@ -33,10 +34,7 @@ def kube_system(*args: str) -> str:
 
 def etcdctl(admin: str, *args: str) -> str:
     """etcdctl inside the admin host's etcd pod, with the healthcheck client certificate."""
-    return kube_system(
-        "exec", f"etcd-{admin}", "--", "etcdctl", "--endpoints=https://127.0.0.1:2379", f"--cacert={ETCD_PKI}/ca.crt",
-        f"--cert={ETCD_PKI}/healthcheck-client.crt", f"--key={ETCD_PKI}/healthcheck-client.key", *args,
-    )
+    return kubectl(*etcd.exec_arguments(admin, *args))
 
 
 def seconds(duration: str | int) -> int:
@@ -68,37 +66,24 @@ def readyz(ctx: Context, admin: str) -> str | None:
     return None if answer.ok and text == "ok" else f"the API server's /readyz answered {text or answer.rc!r}, not ok"
 
 
-def haproxy_rows(ctx: Context) -> dict[str, str]:
-    """Status of every API server row of HAProxy, per load balancer host: `{"lb/bettley": "UP"}`."""
-    rows = {}
+def haproxy_down(ctx: Context, control_planes: list[str]) -> str | None:
+    """None when every load balancer routes to every listed control plane (row UP), else which do not."""
+    backends = {}
     for balancer in ctx.cluster.names("load_balancer"):
         host = ctx.cluster.host(balancer)
-        backends = fact(ctx, balancer, HaproxyBackends, int(host.get("haproxy_stats_port")), str(host.get("haproxy_stats_uri")))
-        if backends is None:
-            raise GoldentoothError(f"{balancer}: HAProxy's stats page does not answer: is the load balancer converged?")
-        for server, status in backends.get(API_BACKEND, {}).items():
-            rows[f"{balancer}/{server}"] = status
-    return rows
+        backends[balancer] = fact(ctx, balancer, HaproxyBackends, int(host.get("haproxy_stats_port")), str(host.get("haproxy_stats_uri")))
+    problems = [problem for name in control_planes for problem in backend_problems(name, backends)]
+    return "; ".join(problems) or None
 
 
-def haproxy_down(ctx: Context, control_planes: list[str]) -> str | None:
-    """None when every listed control plane is UP on every load balancer, else which are not."""
-    rows = haproxy_rows(ctx)
-    down = [f"{balancer}: {name} {rows.get(f'{balancer}/{name}', 'missing')}"
-            for balancer in ctx.cluster.names("load_balancer") for name in control_planes
-            if not is_up(rows.get(f"{balancer}/{name}", ""))]
-    return f"HAProxy backend {API_BACKEND} rows not UP: {', '.join(down)}" if down else None
-
-
-def etcd_unhealthy(ctx: Context, admin: str, members: int) -> str | None:
-    """None when `endpoint health --cluster` reports `members` healthy endpoints and no unhealthy one."""
-    answer = ctx.executor.run(admin, etcdctl(admin, "endpoint", "health", "--cluster"), 120)
-    lines = (answer.stdout + answer.stderr).splitlines()
-    healthy = [line for line in lines if " is healthy" in line]
-    if answer.ok and len(healthy) == members and not any("unhealthy" in line for line in lines):
-        return None
-    detail = "; ".join(line for line in lines if line.strip())[-300:]
-    return f"etcd reports {len(healthy)} of {members} members healthy ({detail or f'exit {answer.rc}'})"
+def etcd_unhealthy(ctx: Context, admin: str, members: list[str]) -> str | None:
+    """None when etcd has exactly `members`, all started, and `endpoint health --cluster` finds each healthy."""
+    listed = ctx.executor.run(admin, etcdctl(admin, "member", "list"), 120)
+    health = ctx.executor.run(admin, etcdctl(admin, "endpoint", "health", "--cluster"), 120)
+    problems = etcd.membership_problems(listed.stdout.splitlines(), (health.stdout + health.stderr).splitlines(), members)
+    if not listed.ok:
+        problems.insert(0, f"etcdctl member list exited {listed.rc}: {listed.stderr.strip()[-200:]}")
+    return "; ".join(problems) or None
 
 
 def nodes(ctx: Context, admin: str) -> dict:

@@ -111,7 +111,7 @@ class CheckPreconditions(Phase):
     def control_plane_problems(self, ctx: Context) -> list[str]:
         admin, control_planes = ctx.state["admin"], self.upgrade.control_planes
         found = [health.readyz(ctx, admin), health.haproxy_down(ctx, control_planes),
-                 health.etcd_unhealthy(ctx, admin, len(control_planes))]
+                 health.etcd_unhealthy(ctx, admin, control_planes)]
         for name in control_planes:
             expired = [path for path, cert in fact(ctx, name, PkiCertificates)["certificates"].items() if cert["days_left"] < 0]
             if expired:

@@ -227,7 +227,7 @@ class UpgradeNode(Phase):
 
         self.gate(ctx, "every node Ready and schedulable", nodes_unhealthy, up.gate_timeout)
         if self.control_plane:
-            self.gate(ctx, "etcd healthy", lambda: health.etcd_unhealthy(ctx, admin, len(up.control_planes)), up.gate_timeout)
+            self.gate(ctx, "etcd healthy", lambda: health.etcd_unhealthy(ctx, admin, up.control_planes), up.gate_timeout)
         if not ctx.dry and up.stabilisation:
             ctx.echo(f"    stabilising for {up.stabilisation}s")
             ctx.sleep(up.stabilisation)

@@ -26,7 +26,7 @@ STATE_FILES_WORKER = ["/etc/kubernetes/kubelet.conf", "/etc/kubernetes/pki/ca.cr
 STATIC = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
 #: Commands that only read (or only record progress in the lock): everything else is a mutation.
 READS = ("for f in", "if [ -f /etc/kubernetes/admin.conf ]", "get configmap", "version -o json", "get pods -o json",
-         "--raw=/readyz", "| curl ", "endpoint health", "timedatectl show", "date -u", "containerd --version",
+         "--raw=/readyz", "| curl ", "endpoint health", "member list", "timedatectl show", "date -u", "containerd --version",
          "patch configmap goldentooth-upgrade-lock")
 
 
@@ -88,6 +88,7 @@ class ClusterDouble:
             (lambda c: "--raw=/readyz" in c, lambda n, c: Result(0 if self.readyz == "ok" else 1, self.readyz + "\n")),
             (lambda c: "| curl " in c and ";csv" in c, lambda n, c: Result(0, self._stats())),
             (lambda c: "endpoint health --cluster" in c, self._etcd_health),
+            (lambda c: "etcdctl" in c and "member list" in c, self._members),
             (lambda c: "snapshot save" in c, lambda n, c: Result(0, f"Snapshot saved at {shlex.split(c)[-1]}\n")),
             (lambda c: c.startswith("timedatectl show"), lambda n, c: Result(0, f"Timezone=UTC\nNTP=yes\nNTPSynchronized={n.ntp}\n")),
             (lambda c: c.startswith("date -u +'now %s'"), lambda n, c: Result(0, "now 1735689600\n")),
@@ -121,6 +122,10 @@ class ClusterDouble:
         word = "is healthy: successfully committed proposal" if self.etcd_healthy else "is unhealthy: failed to commit proposal"
         lines = "\n".join(f"https://{name}:2379 {word}" for name in members) + "\n"
         return Result(0, lines) if self.etcd_healthy else Result(1, "", lines + "Error: unhealthy cluster\n")
+
+    def _members(self, node: NodeModel, command: str) -> Result:
+        return Result(0, "".join(f"{index:016x}, started, {name}, https://{name}:2380, https://{name}:2379, false\n"
+                                 for index, (name, n) in enumerate(self.nodes.items()) if n.control_plane))
 
     def _mutate(self, node: NodeModel | None, command: str) -> None:
         if "create configmap goldentooth-upgrade-lock" in command:

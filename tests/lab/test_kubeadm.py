@@ -203,3 +203,11 @@ def test_certs_renew_one_control_plane_at_a_time_shows_new_dates(lab, cluster, b
     renewals = sorted((call["time"], name) for name in control_planes for call in lab.calls(name)
                       if call["command"] == "certs renew" and call["exit"] == 0 and call["argv"][:3] == ["certs", "renew", "all"])
     assert [name for _, name in renewals[-3:]] == control_planes[1:] + control_planes[:1], "one at a time, admin host last"
+
+
+def test_converge_after_the_upgrade_changes_nothing(lab, cluster, bootstrapped):
+    inventory = lab.inventory_with("v1.33", {"calico_version": "v3.30.2", "kubernetes_version": "1.33.2",
+                                             "calico_manifest": "goldentooth/lab/calico/v3.30.2/calico.yaml"})
+    for name in (*NODE_PATH, "kubeadm"):
+        report = lab.deploy(name, inventory)
+        assert not report.failed_hosts and report.change_count == 0, (name, dict(report.changed), dict(report.failed))

@@ -17,6 +17,8 @@ import yaml
 from facts.kubeadm import PkiCertificates
 from facts.timedate import TimeDateState
 from ..errors import GoldentoothError
+from ..model import Host
+from ..validation import CALICO_SUPPORT
 from . import health, upgrade_lock, versions
 from .cluster_state import GatherState, fact, kubectl
 from .engine import Context, Phase
@@ -38,6 +40,22 @@ def server_version(ctx: Context, admin: str) -> str:
     """`serverVersion.gitVersion` of `kubectl version -o json`, without the `v`."""
     answer = json.loads(ctx.read(admin, kubectl("version", "-o", "json")).stdout)
     return versions.text(versions.parse(answer["serverVersion"]["gitVersion"]))
+
+
+def check_supported(node: Host, minor: str) -> None:
+    """Spec 50 §10.1.2: data has a sandbox image for the minor and the vendored Calico is tested with it.
+
+    `node` is the init node: its merged data is what the converge that applies Calico reads.
+    """
+    if minor not in node.get("sandbox_image_by_minor"):
+        raise GoldentoothError(f"sandbox_image_by_minor has no entry for {minor}: add the pause image of v{minor} first")
+    calico = str(node.get("calico_version"))
+    tested = CALICO_SUPPORT.get(".".join(calico.split(".")[:2]), ())
+    if minor not in tested:
+        raise GoldentoothError(
+            f"Calico {calico} is tested with Kubernetes {', '.join(tested) or 'no known minor'}, not {minor}: "
+            "upgrade Calico first (calico_version and the vendored manifest in data, then converge)"
+        )
 
 
 class GatherUpgradeState(GatherState):
@@ -69,14 +87,14 @@ class GatherUpgradeState(GatherState):
 class CheckPreconditions(Phase):
     title = "Check the preconditions (versions, lock, nodes, API, HAProxy, etcd, certificates, clocks)"
 
-    def __init__(self, upgrade: Upgrade, check_supported):
-        self.upgrade, self.check_supported = upgrade, check_supported
+    def __init__(self, upgrade: Upgrade):
+        self.upgrade = upgrade
 
     def run(self, ctx: Context) -> None:
         up, state = self.upgrade, ctx.state
         versions.check_upgrade(state["cluster_version"], up.target)
         versions.check_upgrade(state["server_version"], up.target)
-        self.check_supported(up.cluster.host(up.first), versions.minor(versions.parse(up.target)))
+        check_supported(up.cluster.host(up.first), versions.minor(versions.parse(up.target)))
         self.check_lock(ctx)
         problems = [*self.node_problems(ctx), *self.control_plane_problems(ctx), *self.host_problems(ctx)]
         if problems:

@@ -14,8 +14,7 @@ from collections.abc import Callable
 from deploys.containerd import config_toml
 from facts.containerd import ContainerdVersion
 from ..errors import GoldentoothError
-from ..model import Cluster, Host
-from ..validation import CALICO_SUPPORT
+from ..model import Cluster
 from . import health, upgrade_lock, versions
 from .cluster_state import fact, kubectl, sh
 from .engine import Context, Phase
@@ -61,22 +60,6 @@ class Upgrade:
     def repo_url(self, host: str) -> str:
         base = str(self.cluster.host(host).get("kubernetes_apt_base")).rstrip("/")
         return f"{base}/v{versions.minor(versions.parse(self.target))}/deb/"
-
-
-def check_supported(node: Host, minor: str) -> None:
-    """Spec 50 §10.1.2: data has a sandbox image for the minor and the vendored Calico is tested with it.
-
-    `node` is the init node: its merged data is what the converge that applies Calico reads.
-    """
-    if minor not in node.get("sandbox_image_by_minor"):
-        raise GoldentoothError(f"sandbox_image_by_minor has no entry for {minor}: add the pause image of v{minor} first")
-    calico = str(node.get("calico_version"))
-    tested = CALICO_SUPPORT.get(".".join(calico.split(".")[:2]), ())
-    if minor not in tested:
-        raise GoldentoothError(
-            f"Calico {calico} is tested with Kubernetes {', '.join(tested) or 'no known minor'}, not {minor}: "
-            "upgrade Calico first (calico_version and the vendored manifest in data, then converge)"
-        )
 
 
 class ShowPlan(Phase):
@@ -257,6 +240,6 @@ def phases(cluster: Cluster, target: str, resume: bool, confirm: Callable[[], bo
     """The upgrade as a phase list; the node phases follow `node_order`."""
     upgrade = Upgrade(cluster, target, resume)
     return [
-        GatherUpgradeState(upgrade), CheckPreconditions(upgrade, check_supported), ShowPlan(upgrade), Confirm(confirm),
+        GatherUpgradeState(upgrade), CheckPreconditions(upgrade), ShowPlan(upgrade), Confirm(confirm),
         Lock(upgrade), Snapshot(), *(UpgradeNode(upgrade, name) for name in upgrade.order), Unlock(),
     ]

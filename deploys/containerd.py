@@ -10,6 +10,7 @@ Usable alone: ``pyinfra inventory.py deploys/containerd.py``.
 from __future__ import annotations
 
 import re
+from io import StringIO
 
 from pyinfra import host
 from pyinfra.api import deploy
@@ -20,7 +21,7 @@ from pyinfra.operations.util import any_changed
 from deploys import run_as_entry
 from deploys._context import NodeContext, node_context
 from facts.containerd import ContainerdVersion
-from goldentooth.render import rendered
+from goldentooth.render import render, rendered
 from operations import apt
 
 DOCKER_PACKAGE = "containerd.io"
@@ -46,6 +47,11 @@ def config_version(installed: dict | None, package_version: str) -> int:
 def config_template(installed: dict | None, package_version: str) -> str:
     """The config.toml template for the config version (see `config_version`)."""
     return f"containerd-config-v{config_version(installed, package_version)}.toml.j2"
+
+
+def config_toml(installed: dict | None, package_version: str, dropin_dir: str, sandbox_image: str) -> str:
+    """/etc/containerd/config.toml; converge and the upgrade's sandbox-image step render it the same way."""
+    return render(config_template(installed, package_version), dropin_dir=dropin_dir, sandbox_image=sandbox_image)
 
 
 def docker_source(ctx: NodeContext):
@@ -77,10 +83,9 @@ def containerd() -> None:
     files.directory(name="Create /etc/containerd", path="/etc/containerd", user="root", group="root", mode="755")
     files.directory(name="Create the containerd drop-in directory", path=ctx.data("containerd_dropin_dir"),
                     user="root", group="root", mode="755")
-    template = config_template(host.get_fact(ContainerdVersion), str(version))
     config = files.put(name="Write containerd's config (systemd cgroups, pinned sandbox image)",
-                       src=rendered(template, dropin_dir=ctx.data("containerd_dropin_dir"),
-                                    sandbox_image=ctx.node.sandbox_image),
+                       src=StringIO(config_toml(host.get_fact(ContainerdVersion), str(version),
+                                                ctx.data("containerd_dropin_dir"), ctx.node.sandbox_image)),
                        dest="/etc/containerd/config.toml", **ROOT_FILE)
     files.put(name="Configure crictl for containerd", src=rendered("crictl.yaml.j2", cri_socket=ctx.data("cri_socket")),
               dest="/etc/crictl.yaml", **ROOT_FILE)

@@ -51,6 +51,7 @@ calico_ip_autodetection_method = "cidr=10.4.0.0/20"
 drain_timeout = "300s"
 drain_grace_period = -1
 node_ready_timeout = "300s"
+upgrade_stabilisation_seconds = 30  # cluster gate pause after each upgraded node (spec 50 §10.3 step 10)
 upgrade_worker_parallelism = 1
 cert_expiry_warn_days = 30
 cert_expiry_fail_days = 7

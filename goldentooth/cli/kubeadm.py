@@ -8,14 +8,13 @@ they refuse instead of asking.
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable
 
 import click
 
 from ..errors import GoldentoothError
 from ..lifecycle import certs as certs_lifecycle
-from ..lifecycle import node_remove, upgrade as upgrade_lifecycle
+from ..lifecycle import node_remove, upgrade as upgrade_lifecycle, upgrade_lock
 from ..lifecycle.engine import Context as PhaseContext
 from ..lifecycle.engine import PhaseFailed, run_phases
 from ..lifecycle.remote import SshExecutor
@@ -58,8 +57,10 @@ def _run(phase_context: PhaseContext, phases, on_failure: Callable[[PhaseFailed]
 def upgrade(context: Context, target: str, resume: bool, dry: bool, assume_yes: bool) -> None:
     """Rolling kubeadm upgrade: first control plane (upgrade apply), other control planes, workers.
 
-    Each node in turn: kubeadm, kubeadm upgrade, drain, kubelet and kubectl, restart, Ready,
-    uncordon. Any failure stops the rollout and prints where; run again with --resume.
+    Preconditions (versions, nodes, /readyz, HAProxy, etcd, certificates, clocks), then the lock
+    ConfigMap and an etcd snapshot. Each node in turn: kubeadm, kubeadm upgrade, drain, sandbox
+    image, kubelet and kubectl, restart, node gate, uncordon, cluster gate. Any failure stops the
+    rollout and prints where; run again with --resume.
     """
     cluster = context.cluster()
     try:
@@ -72,7 +73,8 @@ def upgrade(context: Context, target: str, resume: bool, dry: bool, assume_yes: 
     def explain(failure: PhaseFailed) -> None:
         node, step = ctx.state.get("progress", ("", ""))
         if node:
-            click.echo(f"stopped at {node}, step: {step}. Nodes after it were not touched; a drained node stays cordoned.", err=True)
+            click.echo(f"stopped at {node}, step: {step}. Nodes after it were not touched; a drained node stays cordoned; "
+                       f"{upgrade_lock.REFERENCE} records where.", err=True)
             click.echo(f"fix the cause, then resume with: goldentooth upgrade --to {target} --resume", err=True)
 
     _run(ctx, phases, explain)
@@ -112,7 +114,7 @@ def certs_renew(context: Context, dry: bool, assume_yes: bool) -> None:
     cluster = context.cluster()
     ctx = PhaseContext(SshExecutor(cluster), cluster, dry=dry, echo=click.echo)
     confirm = confirmation(assume_yes, "Renew the certificates and restart the control-plane static pods, one node at a time?")
-    _run(ctx, certs_lifecycle.renew_phases(cluster, confirm, time.sleep))
+    _run(ctx, certs_lifecycle.renew_phases(cluster, confirm))
     if not dry:
         click.echo("renewed: fetch admin.conf again for your own kubeconfig")
 

@@ -52,6 +52,8 @@ LAB_DATA: dict[str, Any] = {
     # No ZFS packages and no backports suite in the lab repository (the deploy warns what it skips).
     "zfs_packages": [],
     "debian_backports_suite": None,
+    # No workloads to settle in the lab: the upgrade's cluster gate pauses briefly after each node.
+    "upgrade_stabilisation_seconds": 2,
 }
 
 #: Debian packages whose version the lab reads from its repository for LAB_DATA (`{versions[...]}`),
@@ -78,10 +80,15 @@ def lab_data(state_dir: str, repo_url: str, arch: str, versions: Mapping[str, st
 
 
 def lab_publish(nodes: list[Node], groups: Mapping[str, list[str]], inventory_file: str, *, group_data_dir: str,
-                booted: Sequence[str], repo_url: str, arch: str, versions: Mapping[str, str]) -> dict[str, Any]:
-    """What a lab inventory file publishes: the base inventory with LAB_DATA on every host."""
+                booted: Sequence[str], repo_url: str, arch: str, versions: Mapping[str, str],
+                data: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What a lab inventory file publishes: the base inventory with LAB_DATA on every host.
+
+    `data` (optional) goes over LAB_DATA on every host: what an operator's change of data would do,
+    for an inventory file written beside the lab's own (e.g. a new Calico pin before an upgrade).
+    """
     state_dir = Path(inventory_file).resolve().parent
-    overlay = lab_data(str(state_dir), repo_url, arch, versions)
+    overlay = {**lab_data(str(state_dir), repo_url, arch, versions), **(data or {})}
     fs_type = filesystem_type(state_dir)
     return publish(
         nodes, groups, inventory_file,

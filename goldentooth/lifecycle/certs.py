@@ -3,7 +3,8 @@
 check: the PkiCertificates fact on every control plane, as a table; exit non-zero when any
 certificate has fewer days left than the threshold. renew: one control plane at a time, admin
 host last: backup, `kubeadm certs renew all`, static pods restarted by moving their manifests out
-for longer than kubelet's file check period and back, then wait until they are Ready again.
+for longer than kubelet's file check period and back, then wait until etcd and the API server are
+Ready again and HAProxy routes to the node (spec 50-kubeadm.md §11.2).
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from facts.kubeadm import PkiCertificates
+from facts.timedate import TimeDateState
 from ..errors import GoldentoothError
 from ..kubeadm_state import STATIC_PODS
-from .cluster_state import GatherState, fact, kubectl, sh
+from . import health
+from .cluster_state import GatherState, fact, sh
 from .engine import Context, Phase
 from .upgrade import Confirm
 
@@ -23,6 +26,7 @@ BACKUP_DIR = "/var/backups/kubernetes"
 #: kubelet rereads static pod manifests every 20 s (fileCheckFrequency); wait at least that long.
 KUBELET_FILE_CHECK = 20
 STOP_TIMEOUT = 120
+READY_TIMEOUT = 300
 
 
 def expiry_rows(ctx: Context, control_planes: list[str]) -> list[tuple[str, str, str, int]]:
@@ -53,13 +57,14 @@ def check(ctx: Context, threshold: int) -> tuple[list[str], bool]:
 class RenewControlPlane(Phase):
     """Renew one control plane's certificates and restart its static pods the supported way."""
 
-    def __init__(self, name: str, wait: Callable[[int], None]):
-        self.name, self.wait = name, wait
+    def __init__(self, name: str):
+        self.name = name
         self.title = f"Renew the certificates of {name}"
         self.paused = False
 
     def run(self, ctx: Context) -> None:
         name, admin = self.name, ctx.state["admin"]
+        self.preconditions(ctx)
         archive = f"{BACKUP_DIR}/pki-$(date -u +%Y%m%dT%H%M%SZ).tar.gz"
         ctx.wet(name, "back up /etc/kubernetes/pki and the kubeconfigs",
                 f"install -d -m 0700 {BACKUP_DIR} && (umask 077 && tar -czf {archive} -C /etc/kubernetes pki $(cd /etc/kubernetes && ls *.conf))")
@@ -68,14 +73,28 @@ class RenewControlPlane(Phase):
         ctx.wet(name, f"move the static pod manifests to {PAUSED}", f"install -d -m 0700 {PAUSED} && {moves}")
         self.paused = not ctx.dry
         if not ctx.dry:
-            self.wait(KUBELET_FILE_CHECK)
+            ctx.sleep(KUBELET_FILE_CHECK)
         names = "|".join(STATIC_PODS)
         ctx.wet(name, "wait until the static pods stopped",
                 f"for i in $(seq {STOP_TIMEOUT}); do [ -z \"$(crictl ps --name {sh(names)} -q)\" ] && exit 0; sleep 1; done; exit 1", STOP_TIMEOUT + 30)
         self.restore(ctx)
-        for pod in ("etcd", "kube-apiserver"):
-            ctx.wet(admin, f"wait until {pod}-{name} is Ready",
-                    kubectl("-n", "kube-system", "wait", "--for=condition=Ready", f"pod/{pod}-{name}", "--timeout=300s"), 360)
+        if ctx.dry:
+            ctx.planned.setdefault(admin, []).append(f"wait until etcd-{name} and kube-apiserver-{name} are Ready and HAProxy routes to {name}")
+            return
+        health.until(ctx, f"{name}: etcd-{name} and kube-apiserver-{name} Ready", lambda: health.static_pods_behind(
+            health.static_pods(ctx, admin).get(name, {}), None, ("etcd", "kube-apiserver")), READY_TIMEOUT)
+        health.until(ctx, f"{name}: HAProxy routes to {name}", lambda: health.haproxy_down(ctx, [name]), READY_TIMEOUT)
+
+    def preconditions(self, ctx: Context) -> None:
+        """§11.2 step 1: this node's clock is synchronised; etcd (so quorum) is healthy before a restart."""
+        synchronised = fact(ctx, self.name, TimeDateState).get("NTPSynchronized", "unknown")
+        if synchronised != "yes":
+            if not ctx.cluster.host(self.name).get("lab"):
+                raise GoldentoothError(f"{self.name}: NTPSynchronized={synchronised}: renew only with a synchronised clock")
+            ctx.echo(f"    warning: {self.name}: lab host: NTPSynchronized={synchronised} accepted (a container may not set the clock)")
+        problem = health.etcd_unhealthy(ctx, ctx.state["admin"], ctx.cluster.names("k8s_control_plane"))
+        if problem:
+            raise GoldentoothError(f"{self.name}: not restarting its static pods: {problem}")
 
     def restore(self, ctx: Context) -> None:
         moves = " && ".join(f"mv {PAUSED}/{pod}.yaml {MANIFESTS}/" for pod in STATIC_PODS)
@@ -99,8 +118,8 @@ class VerifyRenewal(Phase):
         return not ctx.dry
 
 
-def renew_phases(cluster, confirm: Callable[[], bool], wait: Callable[[int], None]) -> list[Phase]:
+def renew_phases(cluster, confirm: Callable[[], bool]) -> list[Phase]:
     """Renewal, control planes in group order with the admin host (normally the first) last."""
     control_planes = cluster.names("k8s_control_plane")
     order = control_planes[1:] + control_planes[:1]
-    return [GatherState(), Confirm(confirm), *(RenewControlPlane(name, wait) for name in order), VerifyRenewal()]
+    return [GatherState(), Confirm(confirm), *(RenewControlPlane(name) for name in order), VerifyRenewal()]

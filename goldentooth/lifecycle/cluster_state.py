@@ -17,7 +17,6 @@ from facts.kubernetes import ClusterNodes
 from ..errors import GoldentoothError
 from .engine import Context, Phase
 
-STATE_DIR = "/var/lib/goldentooth"
 
 
 def sh(*argv: str) -> str:

@@ -8,6 +8,7 @@ are always real.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -51,7 +52,8 @@ class PhaseFailed(GoldentoothError):
 
 @dataclass
 class Context:
-    """What phases share: the executor, the cluster data, the dry-run switch and recorded state."""
+    """What phases share: the executor, the cluster data, the dry-run switch, recorded state, and the
+    sleep gates poll with (tests pass one that only records)."""
 
     executor: Executor
     cluster: Any
@@ -59,6 +61,7 @@ class Context:
     echo: Callable[[str], None] = print
     planned: dict[str, list[str]] = field(default_factory=dict)
     state: dict[str, Any] = field(default_factory=dict)
+    sleep: Callable[[float], None] = time.sleep
 
     def read(self, host: str, command: str, timeout: int | None = None) -> Result:
         """A read: runs in dry runs too; raises CommandFailed on a non-zero exit."""

@@ -1,28 +1,27 @@
 """`goldentooth upgrade --to X`: the rolling kubeadm upgrade as a phase list (spec 50-kubeadm.md §10).
 
-Order: first control plane (`kubeadm upgrade apply`), the other control planes, then workers, one
-node at a time: kubeadm package, kubeadm upgrade, drain, kubelet/kubectl, restart, Ready, uncordon.
-A lock file on the admin host records the target and the node and step in progress; a marker on
-each finished node lets `--resume` continue where a failed run stopped.
+Preconditions first (preconditions.py), then the lock (upgrade_lock.py) and an etcd snapshot, then
+one node at a time: first control plane (`kubeadm upgrade apply`), the other control planes, the
+workers. Per node: apt source (minor change), kubeadm, kubeadm upgrade, drain, containerd's sandbox
+image (when the minor's differs), kubelet/kubectl, restart, node gate, uncordon, cluster gate. The
+lock records the node and step in progress; a node already at the target is skipped on --resume.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from deploys.containerd import config_toml
+from facts.containerd import ContainerdVersion
 from ..errors import GoldentoothError
 from ..model import Cluster
-from ..validation import CALICO_SUPPORT
-from . import versions
-from .cluster_state import STATE_DIR, GatherState, kubectl, sh
+from . import health, upgrade_lock, versions
+from .cluster_state import fact, kubectl, sh
 from .engine import Context, Phase
+from .preconditions import CheckPreconditions, GatherUpgradeState, Snapshot
 
-LOCK = f"{STATE_DIR}/upgrade.lock"
 PACKAGES = ("kubeadm", "kubelet", "kubectl")
-
-
-def marker(target: str) -> str:
-    return f"{STATE_DIR}/upgraded-v{target}"
+CONTAINERD_CONFIG = "/etc/containerd/config.toml"
 
 
 def node_order(cluster: Cluster) -> list[str]:
@@ -50,72 +49,17 @@ class Upgrade:
         self.package = versions.package_version(self.target, str(settings["kubernetes_package_revision"]))
         self.order = node_order(cluster)
         self.first = self.order[0]
+        self.control_planes = cluster.names("k8s_control_plane")
         self.drain_timeout = str(settings["drain_timeout"])
         self.grace = str(settings["drain_grace_period"])
         self.ready_timeout = str(settings["node_ready_timeout"])
+        self.gate_timeout = health.seconds(self.ready_timeout)
+        # Host data, so the lab's per-host overlay can shorten it.
+        self.stabilisation = int(cluster.host(self.first).get("upgrade_stabilisation_seconds", 30))
 
     def repo_url(self, host: str) -> str:
         base = str(self.cluster.host(host).get("kubernetes_apt_base")).rstrip("/")
         return f"{base}/v{versions.minor(versions.parse(self.target))}/deb/"
-
-
-class GatherUpgradeState(GatherState):
-    title = "Gather cluster facts and upgrade progress"
-
-    def __init__(self, upgrade: Upgrade):
-        self.upgrade = upgrade
-
-    def run(self, ctx: Context) -> None:
-        super().run(ctx)
-        done = [name for name in self.upgrade.order if ctx.read(name, f"test -e {marker(self.upgrade.target)} && echo done || true").stdout.strip() == "done"]
-        lock = ctx.read(ctx.state["admin"], f"cat {LOCK} 2>/dev/null || true").stdout
-        manifest = ctx.read(self.upgrade.first, "grep -o 'kube-apiserver:v[0-9.]*' /etc/kubernetes/manifests/kube-apiserver.yaml | head -n1").stdout
-        ctx.state.update(done=done, lock=dict(line.split("=", 1) for line in lock.splitlines() if "=" in line), cluster_version=manifest.strip().split(":v")[-1])
-
-    dry_run = run
-
-
-def check_supported(cluster: Cluster, minor: str) -> None:
-    """Spec 50 §10.1.2: data has a sandbox image for the minor and the vendored Calico is tested with it."""
-    settings = cluster.settings
-    if minor not in settings["sandbox_image_by_minor"]:
-        raise GoldentoothError(f"sandbox_image_by_minor has no entry for {minor}: add the pause image of v{minor} first")
-    calico = str(settings["calico_version"])
-    tested = CALICO_SUPPORT.get(".".join(calico.split(".")[:2]), ())
-    if minor not in tested:
-        raise GoldentoothError(
-            f"Calico {calico} is tested with Kubernetes {', '.join(tested) or 'no known minor'}, not {minor}: "
-            "upgrade Calico first (calico_version and the vendored manifest in data, then converge)"
-        )
-
-
-class ValidateUpgrade(Phase):
-    title = "Validate the upgrade"
-
-    def __init__(self, upgrade: Upgrade):
-        self.upgrade = upgrade
-
-    def run(self, ctx: Context) -> None:
-        upgrade, state = self.upgrade, ctx.state
-        versions.check_upgrade(state["cluster_version"], upgrade.target)
-        check_supported(upgrade.cluster, versions.minor(versions.parse(upgrade.target)))
-        lock = state["lock"]
-        if lock and lock.get("target") != f"v{upgrade.target}":
-            raise GoldentoothError(f"an upgrade to {lock.get('target')} is in progress ({LOCK} on {state['admin']}): finish it first")
-        if lock and not upgrade.resume:
-            raise GoldentoothError(f"an upgrade to v{upgrade.target} stopped at {lock.get('node')} ({lock.get('step')}): run again with --resume")
-        if upgrade.resume and not lock:
-            raise GoldentoothError(f"nothing to resume: no upgrade lock on {state['admin']}")
-        api = state["api_nodes"]
-        for name in upgrade.order:
-            if name not in api:
-                raise GoldentoothError(f"{name} is in data but not registered in the cluster: converge first")
-            if name == lock.get("node"):
-                continue
-            if not api[name]["ready"] or api[name]["unschedulable"]:
-                raise GoldentoothError(f"{name} is {'cordoned' if api[name]['unschedulable'] else 'not Ready'}: the cluster must be healthy before an upgrade")
-
-    dry_run = run
 
 
 class ShowPlan(Phase):
@@ -125,8 +69,10 @@ class ShowPlan(Phase):
         self.upgrade = upgrade
 
     def run(self, ctx: Context) -> None:
-        upgrade = self.upgrade
+        upgrade, lock = self.upgrade, ctx.state["lock"]
         ctx.echo(f"    target v{upgrade.target} (packages {upgrade.package}); cluster at v{ctx.state['cluster_version']}")
+        if lock:
+            ctx.echo(f"    resuming run {lock.get('run-id', '?')}, stopped at {lock.get('node') or 'the start'}: {lock.get('step', '?')}")
         for index, name in enumerate(upgrade.order, 1):
             if name in ctx.state["done"]:
                 ctx.echo(f"    {index:2}. {name}: done")
@@ -160,29 +106,42 @@ class Lock(Phase):
         self.upgrade = upgrade
 
     def run(self, ctx: Context) -> None:
-        if not ctx.state["lock"]:
-            content = f"target=v{self.upgrade.target}\nnode=\nstep=start\n"
-            command = f"mkdir -p {STATE_DIR} && set -C && printf %s {sh(content)} > {LOCK}"
-            ctx.wet(ctx.state["admin"], f"lock: upgrade to v{self.upgrade.target}", command)
+        if ctx.state["lock"]:
+            ctx.echo(f"    {upgrade_lock.REFERENCE} of run {ctx.state['lock'].get('run-id', '?')} is kept (resume)")
+            return
+        run_id = upgrade_lock.new_run_id()
+        ctx.wet(ctx.state["admin"], f"lock: create {upgrade_lock.REFERENCE} (run {run_id}, target v{self.upgrade.target})",
+                upgrade_lock.create(run_id, self.upgrade.target))
 
 
 class UpgradeNode(Phase):
-    """Every step for one node; the order follows the upstream kubeadm procedure."""
+    """Every step for one node; the order follows the upstream kubeadm procedure (§10.3)."""
 
     def __init__(self, upgrade: Upgrade, name: str):
         self.upgrade, self.name = upgrade, name
-        role = "control plane" if name in upgrade.cluster.names("k8s_control_plane") else "worker"
-        self.title = f"Upgrade {role} {name} to v{upgrade.target}"
+        self.control_plane = name in upgrade.control_planes
+        self.title = f"Upgrade {'control plane' if self.control_plane else 'worker'} {name} to v{upgrade.target}"
 
     def should_run(self, ctx: Context) -> bool:
         return self.name not in ctx.state["done"]
 
-    def step(self, ctx: Context, host: str, step: str, command: str, timeout: int | None = None) -> None:
+    def record(self, ctx: Context, step: str) -> None:
         ctx.state["progress"] = (self.name, step)
-        record = f"target=v{self.upgrade.target}\nnode={self.name}\nstep={step}\n"
         if not ctx.dry:
-            ctx.read(ctx.state["admin"], f"printf %s {sh(record)} > {LOCK}")
+            ctx.read(ctx.state["admin"], upgrade_lock.record(self.name, step))
+
+    def step(self, ctx: Context, host: str, step: str, command: str, timeout: int | None = None) -> None:
+        self.record(ctx, step)
         ctx.wet(host, step, command, timeout)
+
+    def gate(self, ctx: Context, step: str, probe: Callable[[], str | None], timeout: int) -> None:
+        """A health gate: recorded in the lock, planned in a dry run, polled until it passes."""
+        self.record(ctx, step)
+        if ctx.dry:
+            ctx.planned.setdefault(ctx.state["admin"], []).append(step)
+            return
+        ctx.echo(f"    {self.name}: {step}")
+        health.until(ctx, f"{self.name}: {step}", probe, timeout)
 
     def run(self, ctx: Context) -> None:
         up, name, admin = self.upgrade, self.name, ctx.state["admin"]
@@ -200,11 +159,61 @@ class UpgradeNode(Phase):
             self.step(ctx, name, "kubeadm upgrade node", sh("kubeadm", "upgrade", "node"), 1800)
         drain = kubectl("drain", name, "--ignore-daemonsets", "--delete-emptydir-data", f"--grace-period={up.grace}", f"--timeout={up.drain_timeout}")
         self.step(ctx, admin, f"drain {name}", drain, 900)
+        self.sandbox_image(ctx, installed)
         self.step(ctx, name, f"install kubelet and kubectl {up.package} (held)", install_held(["kubelet", "kubectl"], up.package), 900)
         self.step(ctx, name, "restart kubelet", "systemctl daemon-reload && systemctl restart kubelet")
-        self.step(ctx, admin, f"wait until {name} is Ready", kubectl("wait", "--for=condition=Ready", f"node/{name}", f"--timeout={up.ready_timeout}"), 900)
+        self.node_gate(ctx)
         self.step(ctx, admin, f"uncordon {name}", kubectl("uncordon", name))
-        self.step(ctx, name, f"mark {name} upgraded to v{up.target}", f"mkdir -p {STATE_DIR} && touch {marker(up.target)}")
+        self.cluster_gate(ctx)
+
+    def sandbox_image(self, ctx: Context, installed: str) -> None:
+        """Step 5: containerd's config with the target minor's sandbox image, when it differs, and a restart."""
+        up, name = self.upgrade, self.name
+        node = up.cluster.host(name)
+        images = node.get("sandbox_image_by_minor")
+        image = images[versions.minor(versions.parse(up.target))]
+        if images.get(versions.minor(versions.parse(installed.split("-")[0]))) == image:
+            return
+        content = config_toml(fact(ctx, name, ContainerdVersion), str(node.get("containerd_package_version")),
+                              str(node.get("containerd_dropin_dir")), image)
+        staged = f"{CONTAINERD_CONFIG}.goldentooth-new"
+        self.step(ctx, name, f"write {CONTAINERD_CONFIG} with the sandbox image {image}",
+                  f"printf %s {sh(content)} > {staged} && chmod 644 {staged} && mv -f {staged} {CONTAINERD_CONFIG}")
+        self.step(ctx, name, "restart containerd", "systemctl restart containerd")
+
+    def node_gate(self, ctx: Context) -> None:
+        """Step 8: Ready, kubelet at the target; control planes: static pods, HAProxy row, /readyz."""
+        up, name, admin = self.upgrade, self.name, ctx.state["admin"]
+        self.step(ctx, admin, f"wait until {name} is Ready", kubectl("wait", "--for=condition=Ready", f"node/{name}", f"--timeout={up.ready_timeout}"), 900)
+
+        def kubelet_behind() -> str | None:
+            version = health.nodes(ctx, admin).get(name, {}).get("kubelet_version")
+            return None if version == f"v{up.target}" else f"the API reports kubelet {version}"
+
+        self.gate(ctx, f"kubelet of {name} reports v{up.target}", kubelet_behind, up.gate_timeout)
+        if not self.control_plane:
+            return
+        self.gate(ctx, f"static pods of {name} Ready at v{up.target}",
+                  lambda: health.static_pods_behind(health.static_pods(ctx, admin).get(name, {}), up.target), up.gate_timeout)
+        self.gate(ctx, f"HAProxy routes to {name}", lambda: health.haproxy_down(ctx, [name]), up.gate_timeout)
+        self.gate(ctx, "the API server is ready (/readyz)", lambda: health.readyz(ctx, admin), up.gate_timeout)
+
+    def cluster_gate(self, ctx: Context) -> None:
+        """Step 10: every node Ready and schedulable, etcd healthy after a control plane, then a pause."""
+        up, admin = self.upgrade, ctx.state["admin"]
+
+        def nodes_unhealthy() -> str | None:
+            api = health.nodes(ctx, admin)
+            bad = [f"{n} {'not Ready' if not api.get(n, {}).get('ready') else 'cordoned'}" for n in up.order
+                   if not api.get(n, {}).get("ready") or api[n]["unschedulable"]]
+            return ", ".join(bad) or None
+
+        self.gate(ctx, "every node Ready and schedulable", nodes_unhealthy, up.gate_timeout)
+        if self.control_plane:
+            self.gate(ctx, "etcd healthy", lambda: health.etcd_unhealthy(ctx, admin, up.control_planes), up.gate_timeout)
+        if not ctx.dry and up.stabilisation:
+            ctx.echo(f"    stabilising for {up.stabilisation}s")
+            ctx.sleep(up.stabilisation)
 
     def repo_switch(self, name: str) -> str:
         node = self.upgrade.cluster.host(name)
@@ -224,14 +233,13 @@ class Unlock(Phase):
     title = "Release the upgrade lock"
 
     def run(self, ctx: Context) -> None:
-        ctx.wet(ctx.state["admin"], "remove the upgrade lock", f"rm -f {LOCK}")
+        ctx.wet(ctx.state["admin"], f"delete {upgrade_lock.REFERENCE}", upgrade_lock.delete())
 
 
 def phases(cluster: Cluster, target: str, resume: bool, confirm: Callable[[], bool]) -> list[Phase]:
     """The upgrade as a phase list; the node phases follow `node_order`."""
     upgrade = Upgrade(cluster, target, resume)
     return [
-        GatherUpgradeState(upgrade), ValidateUpgrade(upgrade), ShowPlan(upgrade), Confirm(confirm), Lock(upgrade),
-        *(UpgradeNode(upgrade, name) for name in upgrade.order),
-        Unlock(),
+        GatherUpgradeState(upgrade), CheckPreconditions(upgrade), ShowPlan(upgrade), Confirm(confirm),
+        Lock(upgrade), Snapshot(), *(UpgradeNode(upgrade, name) for name in upgrade.order), Unlock(),
     ]

@@ -1,14 +1,15 @@
-"""Lifecycle commands: phase engine semantics, upgrade order/failure/resume, certs, node removal."""
+"""Lifecycle commands: phase engine semantics, versions, certs, node removal (upgrade: test_upgrade.py)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from goldentooth.errors import GoldentoothError
-from goldentooth.lifecycle import certs, node_remove, upgrade, versions
-from goldentooth.lifecycle.engine import Context, Phase, PhaseFailed, run_phases
+from goldentooth.lifecycle import certs, node_remove, versions
+from goldentooth.lifecycle.engine import Context, Phase, PhaseFailed, Result, run_phases
 from tests.unit.lifecycle_double import ClusterDouble
 
 PKI = Path(__file__).parent / "data" / "pki"
@@ -19,8 +20,9 @@ def double(cluster):
     return ClusterDouble(cluster.names("k8s_control_plane"), [n for n in cluster.names("k8s_workers")])
 
 
-def context(double, cluster, dry=False, lines=None):
-    return Context(double, cluster, dry=dry, echo=(lines.append if lines is not None else lambda _: None))
+def context(double, cluster, dry=False, lines=None, sleeps=None):
+    return Context(double, cluster, dry=dry, echo=(lines.append if lines is not None else lambda _: None),
+                   sleep=(sleeps.append if sleeps is not None else lambda _: None))
 
 
 def yes():
@@ -99,105 +101,6 @@ def test_allowed_upgrades():
     versions.check_upgrade("1.32.7", "1.32.7")
 
 
-# --- upgrade --------------------------------------------------------------------------------------
-
-def mutations(double):
-    reads = ("for f in", "if [ -f /etc/kubernetes/admin.conf ]", "test -e ", "cat /var/", "grep ", "printf %s")
-    return [(host, command) for host, command in double.calls if not command.startswith(reads)]
-
-
-def test_node_order_is_first_control_plane_then_others_then_workers(cluster):
-    assert upgrade.node_order(cluster) == [
-        "bettley", "cargyll", "dalt", "erenford", "fenn", "gardener", "harlton", "inchfield", "jast", "karstark", "lipps", "velaryon",
-    ]
-
-
-def test_patch_upgrade_follows_the_printed_order_and_per_node_steps(cluster, double):
-    lines = []
-    run_phases(upgrade.phases(cluster, "1.32.7", False, yes), context(double, cluster, lines=lines))
-    upgrades = [(host, cmd.split("kubeadm upgrade ")[1].split()[0]) for host, cmd in double.calls if cmd.startswith("kubeadm upgrade ") and "plan" not in cmd]
-    assert upgrades == [("bettley", "apply")] + [(name, "node") for name in upgrade.node_order(cluster)[1:]]
-    plan = [line for line in lines if line.strip()[:3].strip().rstrip(".").isdigit()]
-    assert [line.split(".")[1].split()[0] for line in plan] == upgrade.node_order(cluster)
-    for name in upgrade.node_order(cluster):
-        steps = [cmd for host, cmd in mutations(double) if name in (host,) or f" {name} " in f"{cmd} " or f"node/{name}" in cmd]
-        kinds = []
-        for cmd in steps:
-            for key in ("apt-get install -y kubeadm=", "kubeadm upgrade", " drain ", "kubelet=1.32.7-1.1", "restart kubelet", "wait --for=condition=Ready", " uncordon ", "touch "):
-                if key in cmd and key not in kinds:
-                    kinds.append(key)
-        assert kinds == ["apt-get install -y kubeadm=", "kubeadm upgrade", " drain ", "kubelet=1.32.7-1.1", "restart kubelet", "wait --for=condition=Ready", " uncordon ", "touch "], name
-    assert all(node.packages == dict.fromkeys(("kubeadm", "kubelet", "kubectl"), "1.32.7-1.1") for node in double.nodes.values())
-    assert not any("sources" in cmd for _, cmd in double.calls), "a patch upgrade keeps the apt source"
-    assert all(cmd.rstrip().endswith("exit $rc") and "apt-mark hold" in cmd for _, cmd in double.calls if "apt-get install" in cmd)
-    assert double.lock == "" and not any(node.cordoned for node in double.nodes.values())
-    assert not any("--certificate-renewal=false" in cmd or "--force" in cmd for _, cmd in double.calls)
-
-
-def with_calico(cluster, version):
-    return type(cluster)(cluster.hosts, cluster.groups, dict(cluster.settings, calico_version=version), cluster.source)
-
-
-def test_minor_upgrade_switches_the_apt_source_per_node(cluster, double):
-    for node in double.nodes.values():
-        node.packages = dict.fromkeys(node.packages, "1.32.7-1.1")
-    double.apiserver = "v1.32.7"
-    run_phases(upgrade.phases(with_calico(cluster, "v3.30.2"), "1.33.2", False, yes), context(double, cluster))
-    switched = [host for host, cmd in double.calls if cmd.startswith("sed -i -E") and "/v1.33/deb/" in cmd]
-    assert switched == upgrade.node_order(cluster)
-
-
-def test_worker_failure_stops_the_rollout_and_resume_finishes_it(cluster, double):
-    double.fail = ("fenn", "kubeadm upgrade node")
-    ctx = context(double, cluster)
-    with pytest.raises(PhaseFailed) as failure:
-        run_phases(upgrade.phases(cluster, "1.32.7", False, yes), ctx)
-    assert failure.value.title == "Upgrade worker fenn to v1.32.7"
-    assert ctx.state["progress"] == ("fenn", "kubeadm upgrade node")
-    assert not any(host in ("gardener", "velaryon") for host, _ in mutations(double)), "no node after the failure is touched"
-    assert double.commands("fenn")[-1] == "apt-mark hold kubeadm kubelet kubectl", "holds restored on the failed node"
-    assert "node=fenn" in double.lock and "step=kubeadm upgrade node" in double.lock
-
-    with pytest.raises(PhaseFailed, match="--resume"):
-        run_phases(upgrade.phases(cluster, "1.32.7", False, yes), context(double, cluster))
-
-    double.fail, double.calls = None, []
-    run_phases(upgrade.phases(cluster, "1.32.7", True, yes), context(double, cluster))
-    touched = {host for host, _ in mutations(double)} - {"bettley"}
-    assert touched == {"fenn", "gardener", "harlton", "inchfield", "jast", "karstark", "lipps", "velaryon"}
-    assert not any("kubeadm upgrade" in cmd for host, cmd in mutations(double) if host in ("bettley", "cargyll", "dalt", "erenford"))
-    assert double.lock == ""
-    assert all(node.packages["kubelet"] == "1.32.7-1.1" for node in double.nodes.values())
-
-
-def test_upgrade_past_the_calico_tested_range_is_refused(cluster, double):
-    double.apiserver = "v1.32.7"
-    with pytest.raises(PhaseFailed, match="Calico v3.29.3 is tested with Kubernetes 1.29, 1.30, 1.31, 1.32, not 1.33"):
-        run_phases(upgrade.phases(cluster, "1.33.2", False, yes), context(double, cluster))
-    assert mutations(double) == []
-
-
-def test_upgrade_refuses_a_skipped_minor_before_touching_anything(cluster, double):
-    with pytest.raises(PhaseFailed, match="skips a minor"):
-        run_phases(upgrade.phases(cluster, "1.34.0", False, yes), context(double, cluster))
-    assert mutations(double) == []
-
-
-def test_dry_run_plans_every_step_and_changes_nothing(cluster, double):
-    lines = []
-    ctx = context(double, cluster, dry=True, lines=lines)
-    run_phases(upgrade.phases(cluster, "1.32.7", False, lambda: pytest.fail("no confirmation in a dry run")), ctx)
-    assert mutations(double) == []
-    assert "kubeadm upgrade apply v1.32.7" in ctx.planned["bettley"]
-    assert "drain velaryon" in ctx.planned["bettley"]
-
-
-def test_unconfirmed_upgrade_changes_nothing(cluster, double):
-    with pytest.raises(PhaseFailed, match="not confirmed"):
-        run_phases(upgrade.phases(cluster, "1.32.7", False, lambda: False), context(double, cluster))
-    assert mutations(double) == []
-
-
 # --- certificates ---------------------------------------------------------------------------------
 
 def pki_output(expiring: bool) -> str:
@@ -217,23 +120,53 @@ def test_certs_check_table_and_threshold(cluster, double):
 
 
 def test_certs_renew_one_control_plane_at_a_time_admin_last_with_paused_manifests(cluster, double):
-    waits = []
+    sleeps = []
     double.extra["date -u +'now %s'"] = "now 1735689600\ncert /etc/kubernetes/pki/ca.crt\n" + (PKI / "ca.crt").read_text()
-    run_phases(certs.renew_phases(cluster, yes, waits.append), context(double, cluster))
+    run_phases(certs.renew_phases(cluster, yes), context(double, cluster, sleeps=sleeps))
     renewed = [host for host, cmd in double.calls if cmd == "kubeadm certs renew all"]
     assert renewed == ["cargyll", "dalt", "bettley"]
-    assert waits == [20, 20, 20]
+    assert sleeps == [20, 20, 20]
     for host in renewed:
         sequence = [cmd for who, cmd in double.calls if who == host]
         out = next(i for i, cmd in enumerate(sequence) if "manifests-paused/ &&" in cmd or cmd.endswith("manifests-paused/"))
         back = next(i for i, cmd in enumerate(sequence) if cmd.startswith("mv /etc/kubernetes/manifests-paused/"))
         assert sequence.index("kubeadm certs renew all") < out < back
+        assert sequence.index("timedatectl show -p Timezone -p NTP -p NTPSynchronized") < sequence.index("kubeadm certs renew all")
+    admin = [cmd for who, cmd in double.calls if who == "bettley"]
+    assert sum("get pods -o json" in cmd for cmd in admin) == 3 and not any("wait --for" in cmd for cmd in admin)
+
+
+def test_certs_renew_waits_until_the_static_pods_are_back(cluster, double):
+    sleeps, answers = [], iter([json.dumps({"items": []})] * 3)
+    real = double.run
+
+    def run(host, command, timeout=None):
+        if "get pods -o json" in command:
+            pending = next(answers, None)
+            if pending is not None:
+                double.calls.append((host, command))
+                return Result(0, pending)
+        return real(host, command, timeout)
+
+    double.run = run
+    run_phases(certs.renew_phases(cluster, yes)[:3], context(double, cluster, sleeps=sleeps))
+    assert sleeps == [20, 5, 5, 5]
+
+
+def test_certs_renew_refuses_an_unsynchronised_clock_or_unhealthy_etcd(cluster, double):
+    double.nodes["cargyll"].ntp = "no"
+    with pytest.raises(PhaseFailed, match="cargyll: NTPSynchronized=no"):
+        run_phases(certs.renew_phases(cluster, yes), context(double, cluster))
+    double.nodes["cargyll"].ntp, double.etcd_healthy = "yes", False
+    with pytest.raises(PhaseFailed, match="cargyll: not restarting its static pods: etcd endpoint not healthy"):
+        run_phases(certs.renew_phases(cluster, yes), context(double, cluster))
+    assert not any("certs renew" in cmd for _, cmd in double.calls)
 
 
 def test_certs_renew_failure_moves_the_manifests_back(cluster, double):
     double.fail = ("cargyll", "crictl ps")
     with pytest.raises(PhaseFailed):
-        run_phases(certs.renew_phases(cluster, yes, lambda _: None), context(double, cluster))
+        run_phases(certs.renew_phases(cluster, yes), context(double, cluster))
     assert double.commands("cargyll")[-1].startswith("mv /etc/kubernetes/manifests-paused/etcd.yaml /etc/kubernetes/manifests/")
     assert double.commands("dalt") == [c for c in double.commands("dalt") if c.startswith("for f in")]
 
@@ -248,7 +181,7 @@ def test_removing_a_worker_resets_only_that_node(cluster, double):
     run_phases(node_remove.phases(removal("karstark"), yes), context(double, cluster))
     resets = [(host, cmd) for host, cmd in double.calls if "kubeadm reset" in cmd]
     assert resets == [("karstark", "kubeadm reset --force --cri-socket unix:///var/run/containerd/containerd.sock")]
-    sequence = [cmd for _, cmd in mutations(double)]
+    sequence = [cmd for _, cmd in double.mutations()]
     assert [i for i, cmd in enumerate(sequence) if " drain karstark" in cmd][0] < [i for i, cmd in enumerate(sequence) if "kubeadm reset" in cmd][0]
     assert any(cmd.endswith("delete node karstark") for cmd in sequence)
 

@@ -42,14 +42,15 @@ class Failure(Exception):
 
 @dataclass
 class Flags:
-    """Flag definitions of one command: long name -> (kind, default); kinds bool, str, list."""
+    """Flag definitions of one command: long name -> (kind, default); kinds bool, str, list
+    (comma-separated, repeatable: pflag's stringSlice) and array (repeatable, never split: stringArray)."""
 
     spec: dict[str, tuple[str, object]]
     short: dict[str, str] = field(default_factory=dict)
 
     def parse(self, args: list[str]) -> tuple[dict[str, object], list[str]]:
         """Split ``args`` into flag values and positional arguments, rejecting unknown flags."""
-        values: dict[str, object] = {name: (list(default) if kind == "list" else default)
+        values: dict[str, object] = {name: (list(default) if kind in ("list", "array") else default)
                                      for name, (kind, default) in self.spec.items()}
         values["_set"] = set()
         positional: list[str] = []
@@ -83,6 +84,8 @@ class Flags:
                     value = items.pop(0)
                 if kind == "list":
                     values[name] = [*values[name], *[v for v in value.split(",") if v]]  # type: ignore[list-item]
+                elif kind == "array":
+                    values[name] = [*values[name], value]  # type: ignore[list-item]
                 else:
                     values[name] = value
             values["_set"].add(name)  # type: ignore[union-attr]

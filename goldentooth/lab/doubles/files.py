@@ -173,3 +173,5 @@ def write_manifests(node: str, address: str, cluster: dict, version: str, etcd_c
                                         "imagePullPolicy": "IfNotPresent", "name": name}],
                         "hostNetwork": True, "priorityClassName": "system-node-critical"}}
         write_file(f"/etc/kubernetes/manifests/{name}.yaml", yaml.safe_dump(pod, sort_keys=False), 0o600)
+    # etcd's data directory is a DirectoryOrCreate hostPath: the kubelet makes it when it starts the pod.
+    path(cluster["etcdDataDir"]).mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -1,33 +1,31 @@
 """kubectl double: the kubectl commands the engine runs, against the lab API server double.
 
-Supported: version, get (nodes, applied kinds, KIND/NAME refs, --ignore-not-found, --raw), label, taint, annotate, cordon, uncordon,
-drain, wait --for=condition=Ready node/N, apply -f (a file or - for stdin), diff -f, delete node, and
-``exec etcd-<member> -- etcdctl`` (member list/remove, endpoint health --cluster). Other commands and flags
-are rejected as kubectl does (``error: unknown flag: --x``). Workloads never run in the lab, so
-nothing needs evicting on drain and ``rollout status`` fails saying so.
+Supported: version, get (nodes, pods (the static pods' mirrors), applied and created kinds, KIND/NAME
+refs, --ignore-not-found, --raw), label, taint, annotate, cordon, uncordon, drain, apply -f (a file or -
+for stdin), diff -f, and in kubectl_objects.py: create configmap, patch --type merge, delete,
+wait --for=condition=Ready node/N|pod/P, ``exec etcd-<member> -- etcdctl`` (member list/remove,
+endpoint health --cluster, snapshot save). Other commands and flags are rejected as kubectl does
+(``error: unknown flag: --x``). Workloads never run in the lab, so nothing needs evicting on drain
+and ``rollout status`` fails saying so.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
-import time
 
 import yaml
 
-from . import api
 from .common import Failure, Flags, UsageError, path, run_logged
-from .state import parse_duration
+from .kubectl_objects import NODE_KINDS, call as _call, create, delete, exec_etcdctl, kind_name as _kind, patch, ready, wait
 
 S, B = ("str", ""), ("bool", False)
 FLAGS = Flags({"kubeconfig": S, "namespace": S, "all-namespaces": B, "output": S, "overwrite": B, "raw": S,
                "filename": ("list", []), "for": S, "timeout": ("str", "30s"), "ignore-daemonsets": B,
                "delete-emptydir-data": B, "grace-period": ("str", "-1"), "force": B, "disable-eviction": B,
-               "client": B, "selector": S, "ignore-not-found": B, "server-side": B, "v": ("str", "0")},
-              {"n": "namespace", "A": "all-namespaces", "o": "output", "f": "filename", "l": "selector"})
-NODE_KINDS = {"node", "nodes", "no"}
-SHORT_KINDS = {"ds": "daemonset", "cm": "configmap", "deploy": "deployment", "svc": "service", "ns": "namespace"}
+               "client": B, "selector": S, "ignore-not-found": B, "server-side": B, "v": ("str", "0"),
+               "from-literal": ("array", []), "type": ("str", "strategic"), "patch": S},
+              {"n": "namespace", "A": "all-namespaces", "o": "output", "f": "filename", "l": "selector", "p": "patch"})
 
 
 def main(argv: list[str], version: str) -> int:
@@ -44,17 +42,6 @@ def main(argv: list[str], version: str) -> int:
 
     return run_logged("kubectl", argv, body, lambda message: f"error: {message}\nSee 'kubectl --help' for usage.",
                       lambda message: message if message.startswith("Error from server") else f"error: {message}")
-
-
-def _kubeconfig(values: dict) -> str:
-    chosen = values["kubeconfig"] or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
-    if not path(chosen).exists():
-        raise Failure("The connection to the server localhost:8080 was refused - did you specify the right host or port?")
-    return chosen
-
-
-def _call(values: dict, op: str, body: dict | None = None) -> dict:
-    return api.admin_request(op, body or {}, _kubeconfig(values))
 
 
 def _print(values: dict, document: dict, table: list[str]) -> None:
@@ -112,6 +99,9 @@ def _get(values: dict, args: list[str], version: str) -> int:
         table = ["NAME" + " " * 12 + "STATUS" + " " * 5 + "ROLES" + " " * 11 + "VERSION"] + [
             f"{n['metadata']['name']:<16}{_status(n):<11}{_roles(n):<16}{n['status']['nodeInfo']['kubeletVersion']}"
             for n in items]
+    elif all(kind_word in ("pod", "pods", "po") for kind_word, _ in refs):
+        table = [f"{'NAME':<36}READY   STATUS    RESTARTS"] + [
+            f"{p['metadata']['name']:<36}{'1/1' if ready(p) else '0/1':<8}{p['status']['phase']:<10}0" for p in items]
     else:
         table = ["NAME"] + [i["metadata"]["name"] for i in items] if items else ["No resources found"]
     single = len(refs) == 1 and bool(refs[0][1]) and len(items) == 1
@@ -127,13 +117,6 @@ def _refs(args: list[str]) -> list[tuple[str, str]]:
                              "arguments in resource/name form")
         return [(kind.lower(), name) for kind, name in (arg.split("/", 1) for arg in args)]
     return [(args[0].lower(), name) for name in args[1:]] or [(args[0].lower(), "")]
-
-
-def _kind(kind: str) -> str:
-    """The double's singular kind name for a kubectl resource word."""
-    if kind in ("runtimeclass", "runtimeclasses"):
-        return "runtimeclass"
-    return SHORT_KINDS.get(kind, kind).removesuffix("s")
 
 
 def _get_nodes(values: dict, name: str) -> list[dict]:
@@ -225,23 +208,6 @@ def _drain(values: dict, args: list[str], version: str) -> int:
     return _schedulable(True, "cordoned")({**values, "_drain": True}, args, version)
 
 
-def _wait(values: dict, args: list[str], version: str) -> int:
-    if len(args) == 1 and args[0].startswith("pod/"):
-        raise Failure(f"timed out waiting for the condition on pods/{args[0][4:]}: lab double: no pods run in lab nodes")
-    if values["for"] != "condition=Ready" or len(args) != 1 or not args[0].startswith("node/"):
-        raise Failure("lab double: kubectl wait supports --for=condition=Ready node/NAME only")
-    name = args[0].split("/", 1)[1]
-    deadline = time.time() + parse_duration(values["timeout"])
-    while True:
-        node = _call(values, "nodes", {"name": name})["items"][0]
-        if _status(node).startswith("Ready"):
-            print(f"node/{name} condition met")
-            return 0
-        if time.time() >= deadline:
-            raise Failure(f"timed out waiting for the condition on nodes/{name}")
-        time.sleep(1)
-
-
 def _manifests(values: dict) -> list[dict]:
     if not values["filename"]:
         raise Failure("must specify one of -f and -k")
@@ -271,25 +237,11 @@ def _diff(values: dict, args: list[str], version: str) -> int:
     return changed
 
 
-def _delete(values: dict, args: list[str], version: str) -> int:
-    name, _ = _node_args(args + [""] if len(args) == 2 else args, "delete")
-    _call(values, "node-delete", {"name": name})
-    print(f'node "{name}" deleted')
-    return 0
-
-
-def _exec(values: dict, args: list[str], version: str) -> int:
-    if len(args) < 2 or not args[0].startswith("etcd-") or args[1] != "etcdctl":
-        raise Failure("lab double: kubectl exec supports etcd-<member> -- etcdctl ... only")
-    print(_call(values, "etcdctl", {"pod": args[0], "args": args[2:]})["stdout"], end="")
-    return 0
-
-
 def _rollout(values: dict, args: list[str], version: str) -> int:
     raise Failure("lab double: no workloads run in lab nodes, so no rollout can complete")
 
 
 COMMANDS = {"version": _version, "get": _get, "label": _label_like("labels"), "annotate": _label_like("annotations"),
             "taint": _taint, "cordon": _schedulable(True, "cordoned"), "uncordon": _schedulable(False, "uncordoned"),
-            "drain": _drain, "wait": _wait, "apply": _apply, "diff": _diff, "delete": _delete, "rollout": _rollout,
-            "exec": _exec}
+            "drain": _drain, "wait": wait, "apply": _apply, "diff": _diff, "delete": delete, "rollout": _rollout,
+            "exec": exec_etcdctl, "create": create, "patch": patch}

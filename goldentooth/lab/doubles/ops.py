@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import time
 
 from . import pki, state
@@ -131,13 +132,13 @@ def _node_delete(data: dict, body: dict) -> dict:
 
 def _node_status(data: dict, body: dict) -> dict:
     node = state.require_node(data, body["name"])
-    node.update(kubeletVersion=body["kubeletVersion"], ready=True)
+    node.update(kubeletVersion=body["kubeletVersion"], ready=True, staticPods=body.get("staticPods", []))
     return {}
 
 
 def _objects(data: dict, body: dict) -> dict:
     prefix = f"{body['kind'].lower()}/"
-    objects = {**state.uploaded_objects(data), **data["objects"]}
+    objects = {**state.uploaded_objects(data), **state.mirror_pods(data), **data["objects"]}
     items = [copy.deepcopy(v) for k, v in sorted(objects.items()) if k.startswith(prefix)
              and (not body.get("name") or v["metadata"]["name"] == body["name"])
              and (not body.get("namespace") or v["metadata"].get("namespace", "") in ("", body["namespace"]))]
@@ -151,6 +152,56 @@ def _apply(data: dict, body: dict) -> dict:
     data["objects"][key] = manifest
     return {"result": "created" if previous is None else "unchanged" if previous == manifest else "configured",
             "key": key}
+
+
+def _stored(data: dict, key: str, kind: str, name: str) -> dict:
+    """An object created or applied through the API; derived ones (kubeadm's, mirror pods) are read-only."""
+    if key not in data["objects"]:
+        if key in state.uploaded_objects(data) or key in state.mirror_pods(data):
+            raise Failure(f"lab double: {kind}/{name} is derived from the cluster state and read-only here")
+        raise Failure(f'Error from server (NotFound): {kind}s "{name}" not found')
+    return data["objects"][key]
+
+
+def _create(data: dict, body: dict) -> dict:
+    manifest = body["manifest"]
+    key = state.object_key(manifest)
+    kind, name = manifest["kind"].lower(), manifest["metadata"]["name"]
+    if key in data["objects"] or key in state.uploaded_objects(data) or key in state.mirror_pods(data):
+        raise Failure(f'failed to create {kind}: {kind}s "{name}" already exists')
+    data["objects"][key] = manifest
+    return {"key": key}
+
+
+def merge_patch(target: object, patch: object) -> object:
+    """RFC 7386 JSON merge patch: objects merge recursively, null deletes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), value)
+    return merged
+
+
+def _patch(data: dict, body: dict) -> dict:
+    key = f"{body['kind']}/{body['namespace']}/{body['name']}"
+    current = _stored(data, key, body["kind"], body["name"])
+    patched = merge_patch(current, body["patch"])
+    if not isinstance(patched, dict) or patched.get("metadata", {}).get("name") != body["name"] \
+            or patched.get("kind", "").lower() != body["kind"]:
+        raise Failure("the patch may not change the kind or the name of the object")
+    data["objects"][key] = patched
+    return {"changed": patched != current}
+
+
+def _delete_object(data: dict, body: dict) -> dict:
+    key = f"{body['kind']}/{body['namespace']}/{body['name']}"
+    _stored(data, key, body["kind"], body["name"])
+    del data["objects"][key]
+    return {}
 
 
 def _member_id(name: str) -> str:
@@ -173,8 +224,11 @@ def _etcdctl(data: dict, body: dict) -> dict:
         lines = [f"Member {words[2]} removed from cluster {_member_id(data['cluster']['clusterName'])}"]
     elif words[:2] == ["endpoint", "health"] and "--cluster" in body["args"]:
         lines = [f"https://{a}:2379 is healthy: successfully committed proposal: took = 1.2ms" for _, a in members]
+    elif words[:2] == ["snapshot", "save"] and len(words) == 3:
+        return {"snapshot": json.dumps(data, sort_keys=True), "stdout": f"Snapshot saved at {words[2]}\n"}
     else:
-        raise Failure(f"lab double: etcdctl {' '.join(words)} is not supported (member list/remove, endpoint health --cluster)")
+        raise Failure(f"lab double: etcdctl {' '.join(words)} is not supported (member list/remove, endpoint health "
+                      f"--cluster, snapshot save PATH)")
     return {"stdout": "\n".join(lines) + "\n"}
 
 
@@ -188,5 +242,6 @@ HANDLERS = {
     "download-certs": _download_certs, "upload-certs": _upload_certs, "token-create": _token_create,
     "token-delete": _token_delete, "token-list": _token_list, "config": _config, "set-version": _set_version,
     "nodes": _nodes, "node-patch": _node_patch, "node-delete": _node_delete, "node-status": _node_status,
-    "objects": _objects, "apply": _apply, "etcdctl": _etcdctl, "leave-etcd": _leave_etcd,
+    "objects": _objects, "apply": _apply, "create": _create, "patch": _patch, "delete": _delete_object,
+    "etcdctl": _etcdctl, "leave-etcd": _leave_etcd,
 }

@@ -132,6 +132,43 @@ def node_object(name: str, node: dict) -> dict:
                                     "containerRuntimeVersion": "containerd://lab", "operatingSystem": "linux"}}}
 
 
+def mirror_pods(state: dict) -> dict[str, dict]:
+    """The mirror pods of every node's static pods, as its kubelet double last posted them.
+
+    A kubelet reports the static pods it runs from its manifest directory; the API shows each as a
+    mirror pod `<pod>-<node>`. Here a node's list is replaced on every kubelet post (the unit
+    restarts the double every 10 s, reading the manifests each time), so a changed manifest shows
+    its new image only after the kubelet ran since the change, and a removed one disappears then.
+    The pods are Ready while their node is.
+    """
+    pods = {}
+    for node_name, node in sorted(state["nodes"].items()):
+        for pod in node.get("staticPods", []):
+            document = mirror_pod(node_name, node, pod)
+            pods[f"pod/{document['metadata']['namespace']}/{document['metadata']['name']}"] = document
+    return pods
+
+
+def mirror_pod(node_name: str, node: dict, pod: dict) -> dict:
+    """A v1 Pod as `kubectl get pod -o json` shows a static pod's mirror (the fields gates read)."""
+    ready = "True" if node["ready"] else "False"
+    config = {"kubernetes.io/config.hash": pod["hash"], "kubernetes.io/config.mirror": pod["hash"],
+              "kubernetes.io/config.seen": pod["seen"], "kubernetes.io/config.source": "file"}
+    containers = [{"name": c["name"], "image": c["image"]} for c in pod["containers"]]
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": f"{pod['name']}-{node_name}", "namespace": pod["namespace"], "labels": pod["labels"],
+                         "annotations": config,
+                         "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": node_name, "controller": True}]},
+            "spec": {"nodeName": node_name, "hostNetwork": True, "priorityClassName": "system-node-critical",
+                     "containers": containers},
+            "status": {"phase": "Running", "hostIP": node["address"], "podIP": node["address"],
+                       "conditions": [{"type": kind, "status": ready} for kind in
+                                      ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady")]
+                       + [{"type": "PodScheduled", "status": "True"}],
+                       "containerStatuses": [{**c, "ready": node["ready"], "started": node["ready"], "restartCount": 0,
+                                              "state": {"running": {"startedAt": pod["seen"]}}} for c in containers]}}
+
+
 def require_node(state: dict, name: str) -> dict:
     if name not in state["nodes"]:
         raise Failure(f'Error from server (NotFound): nodes "{name}" not found')

@@ -4,111 +4,12 @@ The API server double listens on a free loopback port; the cluster's endpoint is
 """
 
 import json
-import os
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
-import pytest
 import yaml
 
-from goldentooth.lab.standins import launcher
-
-LAB = Path(__file__).resolve().parents[3] / "goldentooth/lab"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Node:
-    def __init__(self, tmp: Path, name: str):
-        self.root = tmp / name
-        self.root.mkdir()
-        lib = tmp / f"lib-{name}"
-        for package in ("kubeadm", "kubectl"):
-            (lib / package).mkdir(parents=True, exist_ok=True)
-            if not (lib / package / "doubles").exists():
-                (lib / package / "doubles").symlink_to(LAB / "doubles")
-        self.lib = lib
-
-    def run(self, tool: str, *args: str, version: str = "1.32.3", check: bool = True,
-            stdin: str = "") -> subprocess.CompletedProcess:
-        script = launcher(tool, tool, version, str(self.lib))
-        env = {**os.environ, "GOLDENTOOTH_DOUBLE_ROOT": str(self.root), "GOLDENTOOTH_DOUBLE_NO_SYSTEMD": "1"}
-        result = subprocess.run([sys.executable, "-c", script, *args], env=env, capture_output=True, text=True,
-                                input=stdin)
-        if check:
-            assert result.returncode == 0, result.stderr
-        return result
-
-    def write(self, name: str, document: str) -> str:
-        target = self.root / name.lstrip("/")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(document)
-        return name
-
-    def log(self, tool: str = "kubeadm") -> list[dict]:
-        return [json.loads(line) for line in (self.root / f"var/log/{tool}-double.log").read_text().splitlines()]
-
-
-INIT = """\
-apiVersion: kubeadm.k8s.io/v1beta4
-kind: InitConfiguration
-localAPIEndpoint: {{advertiseAddress: 127.0.0.1, bindPort: {port}}}
-nodeRegistration:
-  name: bettley
-  kubeletExtraArgs: [{{name: node-ip, value: "127.0.0.1"}}]
-bootstrapTokens: [{{ttl: "1h0m0s", description: "goldentooth init"}}]
----
-apiVersion: kubeadm.k8s.io/v1beta4
-kind: ClusterConfiguration
-clusterName: goldentooth
-kubernetesVersion: v1.32.3
-controlPlaneEndpoint: 127.0.0.1:{port}
-networking: {{serviceSubnet: 172.16.0.0/20, podSubnet: 192.168.0.0/16, dnsDomain: cluster.local}}
-apiServer: {{certSANs: ["127.0.0.1"]}}
----
-apiVersion: kubelet.config.k8s.io/v1beta1
-kind: KubeletConfiguration
-cgroupDriver: systemd
-imageMaximumGCAge: 24h
-"""
-
-
-def _join(port: int, token: str, ca_hash: str, name: str, address: str, key: str = "") -> str:
-    document = {"apiVersion": "kubeadm.k8s.io/v1beta4", "kind": "JoinConfiguration",
-                "discovery": {"bootstrapToken": {"apiServerEndpoint": f"127.0.0.1:{port}", "token": token,
-                                                 "caCertHashes": [ca_hash]}, "tlsBootstrapToken": token},
-                "nodeRegistration": {"name": name, "kubeletExtraArgs": [{"name": "node-ip", "value": address}]}}
-    if key:
-        document["controlPlane"] = {"localAPIEndpoint": {"advertiseAddress": address, "bindPort": port},
-                                    "certificateKey": key}
-    return yaml.safe_dump(document)
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("cluster")
-    port = _free_port()
-    init = Node(tmp, "bettley")
-    init.run("kubeadm", "init", "--config", init.write("/etc/kubernetes/kubeadm/init.yaml", INIT.format(port=port)))
-    env = {**os.environ, "GOLDENTOOTH_DOUBLE_ROOT": str(init.root), "PYTHONPATH": str(LAB)}
-    server = subprocess.Popen([sys.executable, "-m", "doubles.api", "--bind", f"127.0.0.1:{port}"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(50):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    yield tmp, port, init
-    server.terminate()
-    server.wait(timeout=10)
+from tests.unit.lab.double_cluster import INIT, Node, cluster, join_config  # noqa: F401 - cluster is a fixture
 
 
 def _openssl_hash(ca: Path) -> str:
@@ -152,14 +53,14 @@ def test_join_command_and_worker_join_pin_the_ca(cluster):
     assert ca_hash == _openssl_hash(init.root / "etc/kubernetes/pki/ca.crt")
     worker = Node(tmp, "velaryon")
     wrong = "sha256:" + "0" * 64
-    refused = worker.run("kubeadm", "join", "--config", worker.write("/j.yaml", _join(port, token, wrong, "velaryon",
+    refused = worker.run("kubeadm", "join", "--config", worker.write("/j.yaml", join_config(port, token, wrong, "velaryon",
                                                                                      "127.0.0.5")), check=False)
     assert refused.returncode == 1 and "none of the public keys" in refused.stderr
     bad_token = token.split(".")[0] + "." + "x" * 16
-    refused = worker.run("kubeadm", "join", "--config", worker.write("/j.yaml", _join(port, bad_token, ca_hash,
+    refused = worker.run("kubeadm", "join", "--config", worker.write("/j.yaml", join_config(port, bad_token, ca_hash,
                                                                                      "velaryon", "127.0.0.5")), check=False)
     assert refused.returncode == 1 and "JWS signature" in refused.stderr
-    worker.run("kubeadm", "join", "--config", worker.write("/j.yaml", _join(port, token, ca_hash, "velaryon", "127.0.0.5")))
+    worker.run("kubeadm", "join", "--config", worker.write("/j.yaml", join_config(port, token, ca_hash, "velaryon", "127.0.0.5")))
     assert (worker.root / "etc/kubernetes/kubelet.conf").exists()
     assert not (worker.root / "etc/kubernetes/manifests/kube-apiserver.yaml").exists()
     assert worker.log()[-1]["ca_cert_hash"] == ca_hash and "<secret>" not in token
@@ -180,10 +81,10 @@ def test_control_plane_join_gets_the_shared_ca(cluster):
     ca_hash = _openssl_hash(init.root / "etc/kubernetes/pki/ca.crt")
     joiner = Node(tmp, "cargyll")
     wrong_key = joiner.run("kubeadm", "join", "--config",
-                           joiner.write("/j.yaml", _join(port, token, ca_hash, "cargyll", "127.0.0.3", "f" * 64)), check=False)
+                           joiner.write("/j.yaml", join_config(port, token, ca_hash, "cargyll", "127.0.0.3", "f" * 64)), check=False)
     assert wrong_key.returncode == 1 and "message authentication failed" in wrong_key.stderr
     joiner = Node(tmp, "cargyll2")
-    joiner.run("kubeadm", "join", "--config", joiner.write("/j.yaml", _join(port, token, ca_hash, "cargyll2", "127.0.0.3", key)))
+    joiner.run("kubeadm", "join", "--config", joiner.write("/j.yaml", join_config(port, token, ca_hash, "cargyll2", "127.0.0.3", key)))
     assert (joiner.root / "etc/kubernetes/pki/ca.key").read_bytes() == (init.root / "etc/kubernetes/pki/ca.key").read_bytes()
     assert "--initial-cluster-state=existing" in (joiner.root / "etc/kubernetes/manifests/etcd.yaml").read_text()
     assert not (joiner.root / "etc/kubernetes/super-admin.conf").exists()

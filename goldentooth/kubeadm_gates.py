@@ -4,8 +4,8 @@
   cgroup controllers, containerd with its CRI plugin.
 - The cluster-absence check before init: no other control plane holds kubeadm files, no API
   server answers behind the endpoint, no load balancer routes to a live API server.
-- The health gate after a control-plane join (Ready, etcd membership, load balancer row) and the
-  Ready wait after a worker join.
+- The health gate after a control-plane join (Ready, static pods, etcd membership, load balancer
+  row) and the Ready wait after a worker join.
 
 Checks that read other hosts run at execution time, as pyinfra function commands, immediately
 before or after the kubeadm command they guard; the reasoning is in plain functions below them.
@@ -13,6 +13,7 @@ before or after the kubeadm command they guard; the reasoning is in plain functi
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any, TypedDict
 
@@ -23,7 +24,7 @@ from facts.haproxy import HaproxyBackends, is_up
 from facts.kubeadm import KubeadmNodeState
 from facts.kubernetes import kubectl
 from goldentooth import etcd
-from goldentooth.kubeadm_state import ADMIN_CONF, APISERVER_MANIFEST, KUBELET_CONF
+from goldentooth.kubeadm_state import ADMIN_CONF, APISERVER_MANIFEST, KUBELET_CONF, STATIC_PODS
 
 REQUIRED_CONTROLLERS = ("cpuset", "memory")
 API_BACKEND = "k8s-api-server"
@@ -111,6 +112,23 @@ def _host(state, name: str):
     return target
 
 
+def static_pod_problems(node: str, pods: dict[str, Any]) -> list[str]:
+    """Static pods of `node` that are not listed or not Ready, from `kubectl get pod ... -o json`."""
+    items = pods.get("items", [pods] if pods.get("kind") == "Pod" else [])
+    ready = {
+        item["metadata"]["name"]: any(c.get("type") == "Ready" and c.get("status") == "True"
+                                      for c in item.get("status", {}).get("conditions", []))
+        for item in items
+    }
+    problems = []
+    for pod in (f"{name}-{node}" for name in STATIC_PODS):
+        if pod not in ready:
+            problems.append(f"static pod {pod} is not listed")
+        elif not ready[pod]:
+            problems.append(f"static pod {pod} is not Ready")
+    return problems
+
+
 def _backends(state, balancers: LoadBalancers) -> dict[str, dict[str, dict[str, str]] | None]:
     return {
         name: _host(state, name).get_fact(HaproxyBackends, balancers["stats_port"], balancers["stats_uri"])
@@ -132,20 +150,33 @@ def _run(target, command: StringCommand) -> tuple[bool, list[str]]:
     return ok, output.stdout_lines
 
 
+def _json(lines: list[str]) -> dict[str, Any]:
+    """kubectl's JSON output; nothing (or anything else) reads as an empty answer."""
+    try:
+        document = json.loads("\n".join(lines) or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
 def _etcdctl(node: str, *args: str) -> StringCommand:
     return kubectl(*(QuoteString(arg) for arg in etcd.exec_arguments(node, *args)))
 
 
 def control_plane_problems(state, host, node: str, members: list[str], balancers: LoadBalancers) -> list[str]:
-    """One look at a joined control plane: etcd membership and health, the load balancers' rows."""
+    """One look at a joined control plane: its static pods, etcd membership and health, the load balancers' rows."""
+    pods = kubectl("-n", "kube-system", "get", "pod", *(QuoteString(f"{name}-{node}") for name in STATIC_PODS), "-o", "json", "--ignore-not-found")
+    _, listed_pods = _run(host, pods)
     _, listed = _run(host, _etcdctl(node, "member", "list"))
     _, health = _run(host, _etcdctl(node, "endpoint", "health", "--cluster"))
-    return etcd.membership_problems(listed, health, members) + backend_problems(node, _backends(state, balancers))
+    return (static_pod_problems(node, _json(listed_pods))
+            + etcd.membership_problems(listed, health, members) + backend_problems(node, _backends(state, balancers)))
 
 
 def control_plane_gate(state, host, node: str, members: list[str], balancers: LoadBalancers, timeout: int, material: dict) -> bool:
-    """Function command after a control-plane join: wait until etcd has exactly `members`, all
-    healthy, and every load balancer routes to `node`; only then may the next node join."""
+    """Function command after a control-plane join: wait until its four static pods are Ready, etcd
+    has exactly `members`, all healthy, and every load balancer routes to `node`; only then may
+    the next node join."""
     deadline = time.monotonic() + timeout
     while True:
         problems = control_plane_problems(state, host, node, members, balancers)

@@ -3,6 +3,7 @@ other hosts at execution time (driven here with recorded answers instead of host
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import pytest
@@ -11,7 +12,8 @@ from facts.haproxy import HaproxyBackends
 from facts.kubeadm import KubeadmNodeState
 from goldentooth import etcd, kubeadm_gates
 from goldentooth.kubeadm_gates import (
-    backend_problems, control_plane_gate, readiness_problems, refuse_second_cluster, second_cluster_evidence, worker_ready,
+    backend_problems, control_plane_gate, readiness_problems, refuse_second_cluster, second_cluster_evidence, static_pod_problems,
+    worker_ready,
 )
 
 READY = {"ntp_synchronized": True, "cgroup_controllers": ["cpuset", "memory"], "containerd": "active", "cri": "ok", "container": None}
@@ -138,8 +140,31 @@ def test_init_goes_ahead_on_a_fresh_site():
     assert bettley.logged == []
 
 
-def _cargyll(members: list[str]) -> FakeHost:
-    return FakeHost("cargyll", answers=[("member list", True, members), ("endpoint health", True, HEALTHY)])
+def pods(node: str, ready: dict[str, str]) -> dict:
+    """`kubectl get pod ... -o json` of the named static pods of `node` and their Ready status."""
+    return {"apiVersion": "v1", "kind": "List", "items": [
+        {"kind": "Pod", "metadata": {"name": f"{pod}-{node}", "namespace": "kube-system"},
+         "status": {"conditions": [{"type": "PodScheduled", "status": "True"}, {"type": "Ready", "status": status}]}}
+        for pod, status in ready.items()]}
+
+
+ALL_READY = {pod: "True" for pod in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")}
+
+
+def _cargyll(members: list[str], static: dict[str, str] = ALL_READY) -> FakeHost:
+    listing = json.dumps(pods("cargyll", static), indent=4).splitlines()
+    return FakeHost("cargyll", answers=[("get pod", True, listing), ("member list", True, members), ("endpoint health", True, HEALTHY)])
+
+
+def test_static_pods_must_all_be_listed_and_ready():
+    assert static_pod_problems("cargyll", pods("cargyll", ALL_READY)) == []
+    assert static_pod_problems("cargyll", pods("cargyll", {"etcd": "True", "kube-apiserver": "False"})) == [
+        "static pod kube-apiserver-cargyll is not Ready", "static pod kube-controller-manager-cargyll is not listed",
+        "static pod kube-scheduler-cargyll is not listed",
+    ]
+    single = pods("cargyll", {"etcd": "True"})["items"][0]
+    assert static_pod_problems("cargyll", single)[0] == "static pod kube-apiserver-cargyll is not listed"
+    assert len(static_pod_problems("cargyll", {})) == 4, "nothing listed (kubectl printed nothing)"
 
 
 def test_control_plane_gate_passes_and_lets_the_next_node_join():
@@ -148,19 +173,22 @@ def test_control_plane_gate_passes_and_lets_the_next_node_join():
     material = {"unfinished": "cargyll"}
     assert control_plane_gate(state, cargyll, "cargyll", ["bettley", "cargyll"], BALANCERS, 5, material) is True
     assert "unfinished" not in material
-    assert "exec etcd-cargyll -- etcdctl --endpoints=https://127.0.0.1:2379" in cargyll.commands[0]
+    assert cargyll.commands[0] == ("kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system get pod etcd-cargyll "
+                                   "kube-apiserver-cargyll kube-controller-manager-cargyll kube-scheduler-cargyll -o json --ignore-not-found")
+    assert "exec etcd-cargyll -- etcdctl --endpoints=https://127.0.0.1:2379" in cargyll.commands[1]
 
 
 def test_control_plane_gate_times_out_naming_what_is_wrong(monkeypatch):
     monkeypatch.setattr(kubeadm_gates, "sleep", lambda seconds: None)
     clock = iter(range(0, 1000, 100))
     monkeypatch.setattr(kubeadm_gates.time, "monotonic", lambda: next(clock))
-    cargyll = _cargyll(MEMBERS[:1])
+    cargyll = _cargyll(MEMBERS[:1], {**ALL_READY, "kube-scheduler": "False"})
     state = FakeState(cargyll, FakeHost("allyrion", facts={HaproxyBackends: {"k8s-api-server": {"cargyll": "DOWN"}}}))
     material = {"unfinished": "cargyll"}
     assert control_plane_gate(state, cargyll, "cargyll", ["bettley", "cargyll"], BALANCERS, 300, material) is False
     assert material == {"unfinished": "cargyll"}
     assert cargyll.logged == [
+        "cargyll joined but is not healthy after 300s: static pod kube-scheduler-cargyll is not Ready",
         "cargyll joined but is not healthy after 300s: etcd members are bettley; expected bettley, cargyll",
         "cargyll joined but is not healthy after 300s: HAProxy on allyrion: k8s-api-server/cargyll is DOWN",
     ]

@@ -23,7 +23,8 @@ from pyinfra.api import QuoteString, StringCommand
 from facts.haproxy import HaproxyBackends, is_up
 from facts.kubeadm import KubeadmNodeState
 from facts.kubernetes import kubectl
-from goldentooth import etcd
+from goldentooth import etcd, static_pods
+from goldentooth.static_pods import mirror_pods
 from goldentooth.kubeadm_state import ADMIN_CONF, APISERVER_MANIFEST, KUBELET_CONF, STATIC_PODS
 
 REQUIRED_CONTROLLERS = ("cpuset", "memory")
@@ -112,21 +113,9 @@ def _host(state, name: str):
     return target
 
 
-def static_pod_problems(node: str, pods: dict[str, Any]) -> list[str]:
-    """Static pods of `node` that are not listed or not Ready, from `kubectl get pod ... -o json`."""
-    items = pods.get("items", [pods] if pods.get("kind") == "Pod" else [])
-    ready = {
-        item["metadata"]["name"]: any(c.get("type") == "Ready" and c.get("status") == "True"
-                                      for c in item.get("status", {}).get("conditions", []))
-        for item in items
-    }
-    problems = []
-    for pod in (f"{name}-{node}" for name in STATIC_PODS):
-        if pod not in ready:
-            problems.append(f"static pod {pod} is not listed")
-        elif not ready[pod]:
-            problems.append(f"static pod {pod} is not Ready")
-    return problems
+def static_pod_problems(node: str, listing: dict[str, Any]) -> list[str]:
+    """Why `node`'s static pods are not all Ready, from `kubectl get pod ... -o json`."""
+    return [f"static pods of {node}: {problem}" for problem in static_pods.problems(mirror_pods(listing).get(node, {}))]
 
 
 def _backends(state, balancers: LoadBalancers) -> dict[str, dict[str, dict[str, str]] | None]:

@@ -18,6 +18,8 @@ from .. import etcd
 from ..errors import GoldentoothError
 from ..kubeadm_gates import backend_problems
 from ..kubeadm_state import STATIC_PODS
+from ..validation import parse_duration
+from ..static_pods import mirror_pods, problems as static_pod_problems
 from .cluster_state import fact, kubectl
 from .engine import Context
 
@@ -40,11 +42,10 @@ def etcdctl(admin: str, *args: str) -> str:
 def seconds(duration: str | int) -> int:
     """`300s`, `5m` or a plain number of seconds (the data's timeouts) as seconds."""
     text = str(duration).strip()
-    factor = {"s": 1, "m": 60, "h": 3600}.get(text[-1:], 1)
-    number = text[:-1] if text[-1:] in "smh" else text
-    if not number.isdigit():
+    value = int(text) if text.isdigit() else parse_duration(text)
+    if value is None:
         raise GoldentoothError(f"invalid duration {duration!r}: expected e.g. 300s, 5m or 300")
-    return int(number) * factor
+    return value
 
 
 def until(ctx: Context, what: str, probe: Callable[[], str | None], timeout: int) -> None:
@@ -92,27 +93,9 @@ def nodes(ctx: Context, admin: str) -> dict:
 
 def static_pods(ctx: Context, admin: str) -> dict[str, dict[str, dict]]:
     """Mirror pods of the control-plane static pods: `{node: {component: {"ready", "images"}}}`."""
-    items = json.loads(ctx.read(admin, kube_system("get", "pods", "-o", "json")).stdout or "{}").get("items", [])
-    found: dict[str, dict[str, dict]] = {}
-    for item in items:
-        node = item.get("spec", {}).get("nodeName", "")
-        component = item["metadata"]["name"].removesuffix(f"-{node}")
-        if component in STATIC_PODS and item["metadata"]["name"] == f"{component}-{node}":
-            conditions = {c.get("type"): c.get("status") for c in item.get("status", {}).get("conditions", [])}
-            images = [c.get("image", "") for c in item.get("spec", {}).get("containers", [])]
-            found.setdefault(node, {})[component] = {"ready": conditions.get("Ready") == "True", "images": images}
-    return found
+    return mirror_pods(json.loads(ctx.read(admin, kube_system("get", "pods", "-o", "json")).stdout or "{}"))
 
 
 def static_pods_behind(pods: dict[str, dict], version: str | None, only: tuple[str, ...] = STATIC_PODS) -> str | None:
     """None when the listed static pods are Ready and (given a version) the control-plane ones run :v<version>."""
-    problems = []
-    for component in only:
-        pod = pods.get(component)
-        if pod is None:
-            problems.append(f"{component} missing")
-        elif not pod["ready"]:
-            problems.append(f"{component} not Ready")
-        elif version and component != "etcd" and not all(i.endswith(f":v{version}") for i in pod["images"]):
-            problems.append(f"{component} runs {', '.join(pod['images'])}")
-    return ", ".join(problems) or None
+    return ", ".join(static_pod_problems(pods, version, only)) or None

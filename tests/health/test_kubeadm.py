@@ -17,7 +17,8 @@ import pytest
 from facts.kubeadm import PkiCertificates
 from goldentooth.etcd import exec_arguments, membership_problems
 from goldentooth.health.checks import addresses_on, file_content, listeners, unit_state
-from goldentooth.kubeadm_gates import static_pod_problems
+from goldentooth import static_pods
+from goldentooth.static_pods import mirror_pods
 from goldentooth.kubeadm_state import STATIC_PODS
 
 KUBECTL = "kubectl --kubeconfig /etc/kubernetes/admin.conf"
@@ -169,13 +170,9 @@ def test_labels_and_taints_match_data(api, cluster):
 
 
 def test_control_plane_static_pods_ready_at_the_data_version(api, cluster):
-    listed = api("-n", "kube-system", "get", "pods")
+    pods = mirror_pods(api("-n", "kube-system", "get", "pods"))
     for name in cluster.names("k8s_control_plane"):
-        assert static_pod_problems(name, listed) == [], name
-        version = f"v{cluster.host(name).get('kubernetes_version')}"
-        for pod in ("kube-apiserver", "kube-controller-manager", "kube-scheduler"):
-            item = next(i for i in listed["items"] if i["metadata"]["name"] == f"{pod}-{name}")
-            assert [c["image"].rsplit(":", 1)[1] for c in item["spec"]["containers"]] == [version], item["metadata"]["name"]
+        assert static_pods.problems(pods.get(name, {}), str(cluster.host(name).get("kubernetes_version"))) == [], name
 
 
 def test_uploaded_configuration(api, cluster):

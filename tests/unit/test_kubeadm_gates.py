@@ -143,7 +143,7 @@ def test_init_goes_ahead_on_a_fresh_site():
 def pods(node: str, ready: dict[str, str]) -> dict:
     """`kubectl get pod ... -o json` of the named static pods of `node` and their Ready status."""
     return {"apiVersion": "v1", "kind": "List", "items": [
-        {"kind": "Pod", "metadata": {"name": f"{pod}-{node}", "namespace": "kube-system"},
+        {"kind": "Pod", "metadata": {"name": f"{pod}-{node}", "namespace": "kube-system"}, "spec": {"nodeName": node},
          "status": {"conditions": [{"type": "PodScheduled", "status": "True"}, {"type": "Ready", "status": status}]}}
         for pod, status in ready.items()]}
 
@@ -159,11 +159,12 @@ def _cargyll(members: list[str], static: dict[str, str] = ALL_READY) -> FakeHost
 def test_static_pods_must_all_be_listed_and_ready():
     assert static_pod_problems("cargyll", pods("cargyll", ALL_READY)) == []
     assert static_pod_problems("cargyll", pods("cargyll", {"etcd": "True", "kube-apiserver": "False"})) == [
-        "static pod kube-apiserver-cargyll is not Ready", "static pod kube-controller-manager-cargyll is not listed",
-        "static pod kube-scheduler-cargyll is not listed",
+        "static pods of cargyll: kube-apiserver not Ready", "static pods of cargyll: kube-controller-manager missing",
+        "static pods of cargyll: kube-scheduler missing",
     ]
     single = pods("cargyll", {"etcd": "True"})["items"][0]
-    assert static_pod_problems("cargyll", single)[0] == "static pod kube-apiserver-cargyll is not listed"
+    assert static_pod_problems("cargyll", single)[0] == "static pods of cargyll: kube-apiserver missing"
+    assert len(static_pod_problems("dalt", pods("cargyll", ALL_READY))) == 4, "another node's pods do not count"
     assert len(static_pod_problems("cargyll", {})) == 4, "nothing listed (kubectl printed nothing)"
 
 
@@ -188,7 +189,7 @@ def test_control_plane_gate_times_out_naming_what_is_wrong(monkeypatch):
     assert control_plane_gate(state, cargyll, "cargyll", ["bettley", "cargyll"], BALANCERS, 300, material) is False
     assert material == {"unfinished": "cargyll"}
     assert cargyll.logged == [
-        "cargyll joined but is not healthy after 300s: static pod kube-scheduler-cargyll is not Ready",
+        "cargyll joined but is not healthy after 300s: static pods of cargyll: kube-scheduler not Ready",
         "cargyll joined but is not healthy after 300s: etcd members are bettley; expected bettley, cargyll",
         "cargyll joined but is not healthy after 300s: HAProxy on allyrion: k8s-api-server/cargyll is DOWN",
     ]

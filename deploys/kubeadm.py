@@ -139,11 +139,11 @@ def kubeadm_cluster() -> None:
         files.link(name="Link root's kubeconfig to admin.conf", path="/root/.kube/config", target=ADMIN_CONF)
 
     # S5/S6: the admin host reconciles labels and taints, then deletes this run's token.
-    for member in host.loop(cluster.group("k8s_cluster")):
-        cluster_step(
-            admin, f"Reconcile labels and taints of {member.name}", kubernetes_node.metadata,
-            node=member.name, labels=dict(member.get("node_labels") or {}), taints=list(member.get("node_taints") or []),
-        )
+    desired = {
+        member.name: {"labels": dict(member.get("node_labels") or {}), "taints": list(member.get("node_taints") or [])}
+        for member in cluster.group("k8s_cluster")
+    }
+    cluster_step(admin, "Reconcile labels and taints of every node", kubernetes_node.metadata, nodes=desired)
     cluster_step(admin, "Delete this run's bootstrap token", kubeadm.delete_bootstrap_token, material=MATERIAL)
 
 

@@ -21,7 +21,7 @@ from deploys import run_as_entry
 from deploys._context import NodeContext, node_context
 from facts.containerd import ContainerdVersion
 from goldentooth.render import render
-from operations import apt, text_files
+from operations import apt, text_files, units
 
 DOCKER_PACKAGE = "containerd.io"
 ROOT_FILE = {"user": "root", "group": "root", "mode": "644"}
@@ -91,7 +91,7 @@ def containerd() -> None:
                        content=render("crictl.yaml.j2", cri_socket=ctx.data("cri_socket")), **ROOT_FILE)
     systemd.service(name="Restart containerd for its new configuration", service="containerd.service",
                     running=True, restarted=True, _if=any_changed(config, install))
-    systemd.service(name="Keep containerd running", service="containerd.service", running=True, enabled=True)
+    units.service(name="Keep containerd running", unit="containerd.service", running=True, enabled=True)
 
 
 run_as_entry(globals(), containerd)

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.operations import files, systemd
+from pyinfra.operations import files
 from pyinfra.operations.apt import update as apt_update
 from pyinfra.operations.util import any_changed
 
 from deploys import run_as_entry
 from deploys._context import node_context
 from goldentooth.render import render
-from operations import apt, text_files
+from operations import apt, text_files, units
 
 LEGACY_MENTIONS = ["pkgs.k8s.io", "apt.kubernetes.io", "packages.cloud.google.com"]
 
@@ -43,8 +43,8 @@ def kubernetes_packages() -> None:
                   frozen_if_exists="/etc/kubernetes/kubelet.conf")
     apt.installed(name="Install crictl (cri-tools)", packages={"cri-tools": None})
     apt.holds(name=f"Hold {', '.join(packages)}", packages=packages)
-    systemd.service(name="Enable kubelet (it waits for kubeadm's configuration)", service="kubelet.service",
-                    running=None, enabled=True)
+    units.service(name="Enable kubelet (it waits for kubeadm's configuration)", unit="kubelet.service",
+                  running=None, enabled=True)
 
 
 run_as_entry(globals(), kubernetes_packages)

@@ -15,7 +15,7 @@ from deploys import run_as_entry
 from deploys._context import NodeContext, node_context
 from goldentooth.inventory import current
 from goldentooth.render import render
-from operations import apt, boot, kernel, swap, text_files, timedate
+from operations import apt, boot, kernel, swap, text_files, timedate, units
 
 MODULES = ["overlay", "br_netfilter"]
 SYSCTLS = {
@@ -90,9 +90,9 @@ def _time(ctx: NodeContext) -> None:
     if ctx.container:
         logger.warning(f"{host.name}: container detected, {unit} cannot run here (no CAP_SYS_TIME): "
                        "installed and configured, not started")
-        systemd.service(name=f"Enable {unit}", service=unit, running=None, enabled=True)
+        units.service(name=f"Enable {unit}", unit=unit, running=None, enabled=True)
     else:
-        systemd.service(name=f"Run {unit}", service=unit, running=True, enabled=True)
+        units.service(name=f"Run {unit}", unit=unit, running=True, enabled=True)
         server.shell(name="Apply the NTP server list", commands=apply, _if=sources.did_change)
         if unit == "systemd-timesyncd.service":
             timedate.ntp(name="Enable network time synchronisation")

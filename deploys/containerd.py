@@ -10,7 +10,6 @@ Usable alone: ``pyinfra inventory.py deploys/containerd.py``.
 from __future__ import annotations
 
 import re
-from io import StringIO
 
 from pyinfra import host
 from pyinfra.api import deploy
@@ -21,8 +20,8 @@ from pyinfra.operations.util import any_changed
 from deploys import run_as_entry
 from deploys._context import NodeContext, node_context
 from facts.containerd import ContainerdVersion
-from goldentooth.render import render, rendered
-from operations import apt
+from goldentooth.render import render
+from operations import apt, text_files, units
 
 DOCKER_PACKAGE = "containerd.io"
 ROOT_FILE = {"user": "root", "group": "root", "mode": "644"}
@@ -59,11 +58,11 @@ def docker_source(ctx: NodeContext):
     files.directory(name="Create /etc/apt/keyrings", path="/etc/apt/keyrings", user="root", group="root", mode="755")
     key = apt.signing_key(name="Refresh Docker's repository key", url=ctx.format_url("docker_apt_key_url"),
                           path=ctx.data("docker_apt_keyring"))
-    source = files.put(name="Configure Docker's apt source (deb822)", dest=ctx.data("docker_apt_sources_file"),
-                       src=rendered("deb822.sources.j2", uri=ctx.format_url("docker_apt_url"),
-                                    suite=ctx.profile["os_codename"], components=["stable"],
-                                    arch=ctx.profile["arch"], keyring=ctx.data("docker_apt_keyring")),
-                       **ROOT_FILE)
+    source = text_files.present(name="Configure Docker's apt source (deb822)", path=ctx.data("docker_apt_sources_file"),
+                                content=render("deb822.sources.j2", uri=ctx.format_url("docker_apt_url"),
+                                               suite=ctx.profile["os_codename"], components=["stable"],
+                                               arch=ctx.profile["arch"], keyring=ctx.data("docker_apt_keyring")),
+                                **ROOT_FILE)
     for legacy in ("/etc/apt/sources.list.d/docker.list", "/etc/apt/keyrings/docker.gpg"):
         files.file(name=f"Remove the original's {legacy}", path=legacy, present=False)
     return key, source
@@ -83,15 +82,16 @@ def containerd() -> None:
     files.directory(name="Create /etc/containerd", path="/etc/containerd", user="root", group="root", mode="755")
     files.directory(name="Create the containerd drop-in directory", path=ctx.data("containerd_dropin_dir"),
                     user="root", group="root", mode="755")
-    config = files.put(name="Write containerd's config (systemd cgroups, pinned sandbox image)",
-                       src=StringIO(config_toml(host.get_fact(ContainerdVersion), str(version),
-                                                ctx.data("containerd_dropin_dir"), ctx.node.sandbox_image)),
-                       dest="/etc/containerd/config.toml", **ROOT_FILE)
-    files.put(name="Configure crictl for containerd", src=rendered("crictl.yaml.j2", cri_socket=ctx.data("cri_socket")),
-              dest="/etc/crictl.yaml", **ROOT_FILE)
+    config = text_files.present(name="Write containerd's config (systemd cgroups, pinned sandbox image)",
+                                path="/etc/containerd/config.toml",
+                                content=config_toml(host.get_fact(ContainerdVersion), str(version),
+                                                    ctx.data("containerd_dropin_dir"), ctx.node.sandbox_image),
+                                **ROOT_FILE)
+    text_files.present(name="Configure crictl for containerd", path="/etc/crictl.yaml",
+                       content=render("crictl.yaml.j2", cri_socket=ctx.data("cri_socket")), **ROOT_FILE)
     systemd.service(name="Restart containerd for its new configuration", service="containerd.service",
                     running=True, restarted=True, _if=any_changed(config, install))
-    systemd.service(name="Keep containerd running", service="containerd.service", running=True, enabled=True)
+    units.service(name="Keep containerd running", unit="containerd.service", running=True, enabled=True)
 
 
 run_as_entry(globals(), containerd)

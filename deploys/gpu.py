@@ -21,8 +21,8 @@ from facts.gpu import GpuNode
 from goldentooth.gpu import missing
 from goldentooth.inventory import current
 from goldentooth.manifests import render_manifest
-from goldentooth.render import rendered
-from operations import apt, gpu, manifest
+from goldentooth.render import render
+from operations import apt, gpu, manifest, text_files
 from deploys import run_as_entry
 from deploys.containerd import config_version
 
@@ -66,15 +66,16 @@ def gpu_node() -> None:
         url=data.nvidia_container_toolkit_apt_key_url,
         path=KEYRING,
     )
-    source = files.put(
+    source = text_files.present(
         name="Configure the NVIDIA container toolkit apt source",
-        src=rendered(
+        path=SOURCES,
+        content=render(
             "gpu/nvidia-container-toolkit.sources.j2",
             url=str(data.nvidia_container_toolkit_apt_url).rstrip("/"),
             arch=node["arch"],
             keyring=KEYRING,
         ),
-        dest=SOURCES, user="root", group="root", mode="644",
+        user="root", group="root", mode="644",
     )
     legacy = files.file(name="Remove the legacy one-line NVIDIA apt source", path=LEGACY_SOURCES, present=False)
     pyinfra_apt.update(name="Update apt lists after the NVIDIA source changed", _if=any_changed(key, source, legacy))
@@ -88,16 +89,17 @@ def gpu_node() -> None:
 
     dropin_dir = str(data.containerd_dropin_dir).rstrip("/")
     files.directory(name="Ensure the containerd drop-in directory", path=dropin_dir, user="root", group="root", mode="755")
-    dropin = files.put(
+    dropin = text_files.present(
         name="Add the containerd nvidia runtime drop-in",
-        src=rendered(
+        path=f"{dropin_dir}/99-nvidia.toml",
+        content=render(
             "containerd/99-nvidia.toml.j2",
             config_version=config_version(host.get_fact(ContainerdVersion), str(data.containerd_package_version)),
             sandbox_image=current().host(host.name).sandbox_image,
             handler=RUNTIME_HANDLER,
             binary=RUNTIME_BINARY,
         ),
-        dest=f"{dropin_dir}/99-nvidia.toml", user="root", group="root", mode="644",
+        user="root", group="root", mode="644",
     )
     systemd.service(
         name="Restart containerd to load the nvidia runtime",

@@ -10,7 +10,6 @@ Join material made during the run (token, CA pin, certificate key) passes to lat
 from __future__ import annotations
 
 from collections.abc import Callable
-from io import StringIO
 from typing import Any
 
 from pyinfra import host, logger
@@ -25,7 +24,7 @@ from goldentooth.kubeadm_gates import JoinGate, LoadBalancers
 from goldentooth.kubeadm_state import ADMIN_CONF, INIT_PHASES
 from goldentooth.model import Cluster, Host
 from goldentooth.validation import parse_duration
-from operations import calico, kubeadm, kubeadm_pki, kubernetes_node, sequence
+from operations import calico, kubeadm, kubeadm_pki, kubernetes_node, sequence, text_files
 from deploys import run_as_entry
 
 #: This run's join material: filled at execution time on the admin host, read by the joins.
@@ -96,9 +95,9 @@ def kubeadm_cluster() -> None:
     # S2: the init node.
     init_path = f"{config_dir}/init.yaml"
     if host.name in admin:
-        files.put(
+        text_files.present(
             name="Write the kubeadm init configuration",
-            src=StringIO(kubeadm_config.init_file(cluster, node)), dest=init_path, user="root", group="root", mode="0600",
+            path=init_path, content=kubeadm_config.init_file(cluster, node), user="root", group="root", mode="0600",
         )
         report_drift(cluster)
         text = calico_manifest.verified_text(str(node.get("calico_manifest")), str(node.get("calico_version")))
@@ -139,11 +138,11 @@ def kubeadm_cluster() -> None:
         files.link(name="Link root's kubeconfig to admin.conf", path="/root/.kube/config", target=ADMIN_CONF)
 
     # S5/S6: the admin host reconciles labels and taints, then deletes this run's token.
-    for member in host.loop(cluster.group("k8s_cluster")):
-        cluster_step(
-            admin, f"Reconcile labels and taints of {member.name}", kubernetes_node.metadata,
-            node=member.name, labels=dict(member.get("node_labels") or {}), taints=list(member.get("node_taints") or []),
-        )
+    desired = {
+        member.name: {"labels": dict(member.get("node_labels") or {}), "taints": list(member.get("node_taints") or [])}
+        for member in cluster.group("k8s_cluster")
+    }
+    cluster_step(admin, "Reconcile labels and taints of every node", kubernetes_node.metadata, nodes=desired)
     cluster_step(admin, "Delete this run's bootstrap token", kubeadm.delete_bootstrap_token, material=MATERIAL)
 
 

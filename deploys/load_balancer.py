@@ -15,7 +15,7 @@ from deploys._context import node_context
 from goldentooth.inventory import current
 from goldentooth.model import Cluster, Host
 from goldentooth.render import render
-from operations import apt, haproxy
+from operations import apt, haproxy, units
 
 
 def haproxy_config(cluster: Cluster, node: Host) -> str:
@@ -47,13 +47,13 @@ def load_balancer() -> None:
     haproxy_install = apt.installed(name="Install HAProxy", packages={"haproxy": None})
     systemd.service(name="Restart rsyslog for HAProxy's log snippet", service="rsyslog.service",
                     running=True, restarted=True, _if=any_changed(rsyslog_install, haproxy_install))
-    systemd.service(name="Keep rsyslog running", service="rsyslog.service", running=True, enabled=True)
+    units.service(name="Keep rsyslog running", unit="rsyslog.service", running=True, enabled=True)
     files.file(name="Remove a candidate left by an earlier failed validation",
                path="/etc/haproxy/haproxy.cfg.candidate", present=False)
     config = haproxy.config(name="Validate and install the HAProxy configuration", content=haproxy_config(current(), ctx.node))
     systemd.service(name="Reload HAProxy for its new configuration", service="haproxy.service",
                     running=True, reloaded=True, _if=config.did_change)
-    systemd.service(name="Keep HAProxy running", service="haproxy.service", running=True, enabled=True)
+    units.service(name="Keep HAProxy running", unit="haproxy.service", running=True, enabled=True)
 
 
 run_as_entry(globals(), load_balancer)

@@ -5,8 +5,6 @@ Usable alone: ``pyinfra inventory.py deploys/node_base.py``.
 
 from __future__ import annotations
 
-from io import StringIO
-
 from pyinfra import host, logger
 from pyinfra.api import deploy
 from pyinfra.facts.files import File
@@ -16,8 +14,8 @@ from pyinfra.operations.util import any_changed
 from deploys import run_as_entry
 from deploys._context import NodeContext, node_context
 from goldentooth.inventory import current
-from goldentooth.render import rendered
-from operations import apt, boot, kernel, swap, timedate
+from goldentooth.render import render
+from operations import apt, boot, kernel, swap, text_files, timedate, units
 
 MODULES = ["overlay", "br_netfilter"]
 SYSCTLS = {
@@ -30,7 +28,7 @@ ROOT_FILE = {"user": "root", "group": "root", "mode": "644"}
 
 def _identity(ctx: NodeContext) -> None:
     cluster = current()
-    files.put(name="Write /etc/hostname", src=StringIO(f"{host.name}\n"), dest="/etc/hostname", **ROOT_FILE)
+    text_files.present(name="Write /etc/hostname", path="/etc/hostname", content=f"{host.name}\n", **ROOT_FILE)
     server.hostname(name="Set the running hostname", hostname=host.name)
     files.line(name="Remove loopback lines naming this host from /etc/hosts", path="/etc/hosts",
                line=r"^127\.0\.1\.1\s", present=False)
@@ -45,9 +43,9 @@ def _identity(ctx: NodeContext) -> None:
 def _apt_safety(ctx: NodeContext) -> None:
     apt.installed(name="Install apt prerequisites",
                   packages={"ca-certificates": None, "curl": None, "gpg": None})
-    files.put(name="Block Docker Engine packages (never the cluster's containerd)",
-              src=rendered("apt-block.pref.j2", packages=ctx.data("apt_blocked_packages")),
-              dest="/etc/apt/preferences.d/goldentooth-block-docker.pref", **ROOT_FILE)
+    text_files.present(name="Block Docker Engine packages (never the cluster's containerd)",
+                       path="/etc/apt/preferences.d/goldentooth-block-docker.pref",
+                       content=render("apt-block.pref.j2", packages=ctx.data("apt_blocked_packages")), **ROOT_FILE)
     files.file(name="Remove the original's ineffective Docker pin", path="/etc/apt/preferences.d/block-docker",
                present=False)
     apt.not_installed(name="Check that no Docker Engine package is installed",
@@ -56,13 +54,13 @@ def _apt_safety(ctx: NodeContext) -> None:
 
 
 def _kernel(ctx: NodeContext) -> None:
-    files.put(name="Persist kernel modules", src=rendered("modules-load.conf.j2", modules=MODULES),
-              dest="/etc/modules-load.d/kubernetes.conf", **ROOT_FILE)
+    text_files.present(name="Persist kernel modules", path="/etc/modules-load.d/kubernetes.conf",
+                       content=render("modules-load.conf.j2", modules=MODULES), **ROOT_FILE)
     kernel.modprobe_d_cleaned(name="Remove the original's module list from modprobe.d",
                               path="/etc/modprobe.d/kubernetes.conf")
     kernel.modules_loaded(name="Load kernel modules", modules=MODULES, container=ctx.container)
-    files.put(name="Persist Kubernetes sysctls", src=rendered("sysctl.conf.j2", values=SYSCTLS),
-              dest="/etc/sysctl.d/99-kubernetes.conf", **ROOT_FILE)
+    text_files.present(name="Persist Kubernetes sysctls", path="/etc/sysctl.d/99-kubernetes.conf",
+                       content=render("sysctl.conf.j2", values=SYSCTLS), **ROOT_FILE)
     kernel.sysctls(name="Apply Kubernetes sysctls", values=SYSCTLS, container=ctx.container)
     swap.disabled(name="Turn swap off and keep it off", container=ctx.container)
 
@@ -71,8 +69,8 @@ def _ntp_servers_file(ctx: NodeContext, template: str, path: str):
     """The NTP server list file when `ntp_servers` is set; absent (distribution defaults) otherwise."""
     servers = ctx.data("ntp_servers") or []
     if servers:
-        return files.put(name="Configure the NTP servers", src=rendered(template, servers=servers), dest=path,
-                         **ROOT_FILE)
+        return text_files.present(name="Configure the NTP servers", path=path, content=render(template, servers=servers),
+                                  **ROOT_FILE)
     return files.file(name="Use the distribution's NTP servers", path=path, present=False)
 
 
@@ -92,9 +90,9 @@ def _time(ctx: NodeContext) -> None:
     if ctx.container:
         logger.warning(f"{host.name}: container detected, {unit} cannot run here (no CAP_SYS_TIME): "
                        "installed and configured, not started")
-        systemd.service(name=f"Enable {unit}", service=unit, running=None, enabled=True)
+        units.service(name=f"Enable {unit}", unit=unit, running=None, enabled=True)
     else:
-        systemd.service(name=f"Run {unit}", service=unit, running=True, enabled=True)
+        units.service(name=f"Run {unit}", unit=unit, running=True, enabled=True)
         server.shell(name="Apply the NTP server list", commands=apply, _if=sources.did_change)
         if unit == "systemd-timesyncd.service":
             timedate.ntp(name="Enable network time synchronisation")
@@ -104,9 +102,9 @@ def _time(ctx: NodeContext) -> None:
 def _journald(ctx: NodeContext) -> None:
     files.directory(name="Create journald drop-in directory", path="/etc/systemd/journald.conf.d",
                     user="root", group="root", mode="755")
-    config = files.put(name="Limit the journal size",
-                       src=rendered("journald.conf.j2", system_max_use=ctx.data("journald_system_max_use")),
-                       dest="/etc/systemd/journald.conf.d/60-goldentooth.conf", **ROOT_FILE)
+    config = text_files.present(name="Limit the journal size", path="/etc/systemd/journald.conf.d/60-goldentooth.conf",
+                                content=render("journald.conf.j2", system_max_use=ctx.data("journald_system_max_use")),
+                                **ROOT_FILE)
     systemd.service(name="Restart journald for its new size limit", service="systemd-journald.service",
                     restarted=True, _if=config.did_change)
 

@@ -7,8 +7,6 @@ deploys/kubernetes.py. Certificates are signed on the operator's machine with th
 
 from __future__ import annotations
 
-from io import StringIO
-
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import files
@@ -17,7 +15,7 @@ from pyinfra.operations.util import any_changed
 from goldentooth.inventory import current
 from goldentooth.pki import cluster as identities
 from goldentooth.pki.sshca import CADirectory
-from operations import sshcert, sshd
+from operations import sshcert, sshd, text_files
 from deploys import run_as_entry
 
 USER_CA_FILE = "/etc/ssh/ssh_user_ca.pub"
@@ -28,7 +26,7 @@ CLIENT_CONFIG_FILE = "/etc/ssh/ssh_config.d/10-goldentooth.conf"
 
 
 def _put(name: str, path: str, content: str):
-    return files.put(name=name, src=StringIO(content), dest=path, user="root", group="root", mode="644")
+    return text_files.present(name=name, path=path, content=content, user="root", group="root", mode="644")
 
 
 @deploy("SSH host and user certificates")

@@ -1,4 +1,8 @@
-"""File state for several paths in one command (content checksum, owner, group, mode)."""
+"""File state for several paths in one command (content checksum, owner, group, mode).
+
+The digest is read from stdin and the path printed with printf, so names with a backslash (systemd
+escaped unit names such as `mnt-gpu\\x2dstorage.mount`) come back as they were asked.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ class FileStates(FactBase[dict[str, Any]]):
         return StringCommand(
             "for path in", *(QuoteString(path) for path in paths),
             '; do if [ -f "$path" ]; then',
-            'echo "$(sha256sum < "$path" | cut -d" " -f1) $(stat -c "%U %G %a" "$path") $path";',
+            """printf '%s %s %s\\n' "$(sha256sum < "$path" | cut -d" " -f1)" "$(stat -c "%U %G %a" "$path")" "$path";""",
             "fi; done",
         )
 

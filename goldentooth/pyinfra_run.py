@@ -82,8 +82,12 @@ class RunReport:
 
 
 def run_json(inventory: Path, deploy: Path, *extra: str, limit: list[str] | None = None) -> RunReport:
-    """Run a deploy with --json (add --dry in `extra` for a plan) and parse the report."""
-    command = pyinfra_command(inventory, *extra, "--json", "-y", str(deploy), limit=limit)
+    """Run a deploy with --json (add --dry in `extra` for a plan) and parse the report.
+
+    A plan goes without -y: pyinfra's -y skips change detection, so `--dry -y` plans nothing.
+    """
+    confirm = [] if "--dry" in extra else ["-y"]
+    command = pyinfra_command(inventory, *extra, "--json", *confirm, str(deploy), limit=limit)
     result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
     start = result.stdout.find("{")
     if start < 0:

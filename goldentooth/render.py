@@ -1,13 +1,12 @@
 """Render the Jinja2 templates in templates/ the same way for deploys and golden-file tests.
 
-Deploys upload the rendered text (files.put with a StringIO), so the bytes a test compares are the
-bytes a host receives. Undefined variables are errors; whitespace control makes every block tag
+Deploys upload the rendered text (text_files.present), so the bytes a test compares are the bytes a
+host receives. Undefined variables are errors; whitespace control makes every block tag
 vanish from the output, so templates read like the files they produce.
 """
 
 from __future__ import annotations
 
-from io import StringIO
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -30,7 +29,3 @@ def render(template: str, /, **context: Any) -> str:
     """The text of templates/<template> rendered with `context` (which may itself hold `template`)."""
     return _ENVIRONMENT.get_template(template).render(**context)
 
-
-def rendered(template: str, /, **context: Any) -> StringIO:
-    """The rendered template as a file object for files.put."""
-    return StringIO(render(template, **context))

@@ -2,11 +2,15 @@
 
 The engine owns only the keys recorded in the node annotations goldentooth.net/managed-labels and
 goldentooth.net/managed-taints; kubelet's, kubeadm's and hand-made labels and taints are left alone.
+Every node is compared against one read of the Node list, so a converged cluster costs one kubectl
+call however many nodes it has.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import Any
 
 from pyinfra import host
 from pyinfra.api import OperationError, QuoteString, StringCommand, operation
@@ -19,6 +23,7 @@ NODE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+UNREGISTERED = {"labels": {}, "taints": [], "annotations": {}}
 
 
 def _check(node: str, labels: dict[str, str], taints: list[dict[str, str]]) -> None:
@@ -36,62 +41,75 @@ def _owned(annotations: dict[str, str], name: str) -> set[str]:
     return {key for key in annotations.get(name, "").split(",") if key}
 
 
+def _reconcile(node: str, labels: dict[str, str], taints: list[dict[str, str]], live: dict[str, Any]) -> Iterator[StringCommand]:
+    """The kubectl commands that bring one node from its live labels and taints to data (none when equal)."""
+    have_labels, annotations = live["labels"], live["annotations"]
+    have_taints = {taint["key"]: taint for taint in live["taints"]}
+    target = QuoteString(node)
+    for key, value in sorted(labels.items()):
+        if have_labels.get(key) != str(value):
+            yield kubectl("label", "node", target, QuoteString(f"{key}={value}"), "--overwrite")
+    for key in sorted(_owned(annotations, MANAGED_LABELS) - set(labels)):
+        if key in have_labels:
+            yield kubectl("label", "node", target, QuoteString(f"{key}-"))
+    wanted_taints = {taint["key"]: taint for taint in taints}
+    for key, taint in sorted(wanted_taints.items()):
+        desired = {k: str(taint[k]) for k in ("key", "value", "effect") if taint.get(k) not in (None, "")}
+        if have_taints.get(key) != desired:
+            value = f"={desired['value']}" if "value" in desired else ""
+            yield kubectl("taint", "node", target, QuoteString(f"{key}{value}:{desired['effect']}"), "--overwrite")
+    for key in sorted(_owned(annotations, MANAGED_TAINTS) - set(wanted_taints)):
+        if key in have_taints:
+            yield kubectl("taint", "node", target, QuoteString(f"{key}:{have_taints[key]['effect']}-"))
+    for name, keys in ((MANAGED_LABELS, labels), (MANAGED_TAINTS, wanted_taints)):
+        wanted = ",".join(sorted(keys))
+        if annotations.get(name, "") != wanted:
+            yield kubectl("annotate", "node", target, QuoteString(f"{name}={wanted}"), "--overwrite")
+
+
 @operation()
-def metadata(node: str, labels: dict[str, str], taints: list[dict[str, str]]):
+def metadata(nodes: dict[str, dict[str, Any]]):
     """
-    Reconcile the labels and taints goldentooth manages on one Node object.
+    Reconcile the labels and taints goldentooth manages on every listed Node object.
 
-    + node: Kubernetes node name
-    + labels: desired labels (``node_labels``)
-    + taints: desired taints, each ``{key, value, effect}`` (``node_taints``)
+    + nodes: desired state by node name, each ``{"labels": {key: value}, "taints": [{key, value, effect}]}``
+      (``node_labels`` and ``node_taints`` of every Kubernetes host)
 
-    Missing or different entries are set with ``--overwrite``; owned entries no longer in data are
-    removed; entries goldentooth does not own are never touched. A converged node runs nothing.
+    One ``kubectl get nodes`` read serves every node. Missing or different entries are set with
+    ``--overwrite``; owned entries no longer in data are removed; entries goldentooth does not own
+    are never touched; commands run only for nodes that differ, so a converged cluster runs none.
+    A listed node that is not registered when the operation executes fails it, after the
+    registered nodes are reconciled.
 
     **Examples:**
 
     .. code:: python
 
         kubernetes_node.metadata(
-            name="Label and taint velaryon as the GPU node",
-            node="velaryon",
-            labels={"gpu": "true", "arch": "amd64"},
-            taints=[{"key": "gpu", "value": "true", "effect": "NoSchedule"}],
+            name="Reconcile labels and taints of every node",
+            nodes={
+                "velaryon": {"labels": {"gpu": "true", "arch": "amd64"},
+                             "taints": [{"key": "gpu", "value": "true", "effect": "NoSchedule"}]},
+                "erenford": {"labels": {}, "taints": []},
+            },
         )
     """
-    _check(node, labels, taints)
-    nodes = host.get_fact(ClusterNodes)
-    current = nodes.get(node)
-    if current is None and host.state.is_executing:
-        raise OperationError(f"node {node} is not registered in the cluster: its join failed or it was deleted (`goldentooth node remove {node}`, then converge)")
-    current = current or {"labels": {}, "taints": [], "annotations": {}}
-    have_labels, annotations = current["labels"], current["annotations"]
-    have_taints = {taint["key"]: taint for taint in current["taints"]}
-    target = QuoteString(node)
+    desired = {name: (dict(want.get("labels") or {}), list(want.get("taints") or [])) for name, want in nodes.items()}
+    for name, (labels, taints) in desired.items():
+        _check(name, labels, taints)
+    live = host.get_fact(ClusterNodes)
+    # While planning, a node that joins later in this run is not registered yet: plan its full set.
+    missing = sorted(set(desired) - set(live)) if host.state.is_executing else []
     changed = False
-    for key, value in sorted(labels.items()):
-        if have_labels.get(key) != str(value):
-            changed = True
-            yield kubectl("label", "node", target, QuoteString(f"{key}={value}"), "--overwrite")
-    for key in sorted(_owned(annotations, MANAGED_LABELS) - set(labels)):
-        if key in have_labels:
-            changed = True
-            yield kubectl("label", "node", target, QuoteString(f"{key}-"))
-    wanted_taints = {taint["key"]: taint for taint in taints}
-    for key, taint in sorted(wanted_taints.items()):
-        desired = {k: str(taint[k]) for k in ("key", "value", "effect") if taint.get(k) not in (None, "")}
-        if have_taints.get(key) != desired:
-            changed = True
-            value = f"={desired['value']}" if "value" in desired else ""
-            yield kubectl("taint", "node", target, QuoteString(f"{key}{value}:{desired['effect']}"), "--overwrite")
-    for key in sorted(_owned(annotations, MANAGED_TAINTS) - set(wanted_taints)):
-        if key in have_taints:
-            changed = True
-            yield kubectl("taint", "node", target, QuoteString(f"{key}:{have_taints[key]['effect']}-"))
-    for name, keys in ((MANAGED_LABELS, labels), (MANAGED_TAINTS, wanted_taints)):
-        wanted = ",".join(sorted(keys))
-        if annotations.get(name, "") != wanted:
-            changed = True
-            yield kubectl("annotate", "node", target, QuoteString(f"{name}={wanted}"), "--overwrite")
+    for name, (labels, taints) in sorted(desired.items()):
+        if name not in missing:
+            for command in _reconcile(name, labels, taints, live.get(name, UNREGISTERED)):
+                changed = True
+                yield command
+    if missing:
+        raise OperationError(
+            f"node(s) {', '.join(missing)} not registered in the cluster: the join failed or the node was deleted "
+            f"(`goldentooth node remove NAME`, then converge)"
+        )
     if not changed:
-        host.noop(f"node {node} labels and taints match data")
+        host.noop(f"labels and taints of {len(desired)} node(s) match data")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,15 @@ def test_run_as_entry_runs_only_when_pyinfra_executes_the_file():
     run_as_entry({"__file__": "deploys/node_base.py"}, lambda: calls.append("entry"))
     run_as_entry({"__name__": "deploys.node_base", "__file__": "deploys/node_base.py"}, lambda: calls.append("import"))
     assert calls == ["entry"]
+
+
+def test_entry_file_frames_map_to_a_module():
+    """pyinfra inspects the stack of every operation; an entry file's frames must map to a module
+    through inspect's cache, or every lookup rescans sys.modules (the bulk of planning time)."""
+    path = str(ROOT / "deploys" / "kubernetes.py")
+    code = compile("pass", path, "exec")  # what pyinfra's exec_file makes of the entry file
+    run_as_entry({"__file__": path})
+    assert inspect.getmodule(code) is sys.modules["deploys.kubernetes"]
 
 
 @pytest.fixture

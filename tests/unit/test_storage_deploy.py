@@ -80,7 +80,8 @@ def simulate(monkeypatch, deploy, responses: dict[str, dict]) -> tuple[dict[str,
 
 def changes(commands: list[str]) -> list[str]:
     """Executed changes only: fact probes (stat, show, dpkg -l, ...) left out."""
-    probes = ("if command -v", "! (test -e", "if [ ", "cd /etc/ &&", "( test -e", "if [ -n \"$TMPDIR\"", "grep -e ", "test -e ")
+    probes = ("if command -v", "! (test -e", "if [ ", "cd /etc/ &&", "( test -e", "if [ -n \"$TMPDIR\"", "grep -e ", "test -e ",
+              "for path in ")
     return [command for command in commands if not command.startswith(probes)]
 
 
@@ -223,13 +224,18 @@ def test_zfs_refuses_a_disk_in_use_on_that_host_only(monkeypatch):
 
 
 def _file(path: str, content: str | None = None, mode: str = "-rw-r--r--") -> dict:
-    """Fake responses for a managed path: its stat line and, for files, the digest of `content`."""
+    """Fake responses for a managed path: its stat line and, for files, the FileStates line of `content`."""
     quoted = shlex.quote(path)
     responses: dict = {re.compile(rf"stat -c .* {re.escape(quoted)} 2> /dev/null"): stat_line(path, mode)}
     if content is not None:
-        digest = hashlib.sha1(content.encode()).hexdigest()
-        responses[re.compile(rf"sha1sum < {re.escape(quoted)}")] = f"{digest}  -"
+        responses |= _file_state(path, hashlib.sha256(content.encode()).hexdigest(), mode)
     return responses
+
+
+def _file_state(path: str, digest: str, mode: str = "-rw-r--r--") -> dict:
+    """The answer of facts.files.FileStates for one managed file: digest, owner, group, octal mode, path."""
+    octal = sum(1 << (8 - index) for index, flag in enumerate(mode[1:]) if flag != "-")
+    return {re.compile(rf"for path in {re.escape(shlex.quote(path))} ;"): f"{digest} root root {octal:o} {path}"}
 
 
 def _unit(unit: str, sub_state: str = "running") -> dict:
@@ -325,7 +331,7 @@ def test_one_drift_gives_exactly_its_repair(monkeypatch):
     """The twin is not vacuous: a hand-edited /etc/exports is rewritten and re-exported, nothing else."""
     responses = converged_responses()
     # re.compile caches patterns: this key is the converged one, so `|` replaces its answer in place.
-    responses["allyrion"] = responses["allyrion"] | {re.compile(r"sha1sum < /etc/exports"): f"{'0' * 40}  -"}
+    responses["allyrion"] = responses["allyrion"] | _file_state("/etc/exports", "0" * 64)
     ran = run_all(monkeypatch, responses)
     assert ran["allyrion"] == ["PUT /etc/exports", "chown root:root /etc/exports", "chmod 644 /etc/exports", "exportfs -ra"]
     assert ran["bettley"] == ran["erenford"] == ran["velaryon"] == []

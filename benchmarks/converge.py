@@ -26,12 +26,16 @@ from benchmarks.timing import (
     unit_starts,
 )
 
-#: Hosts per lab size (None = every inventory host): 1 = the init control plane; 4 adds the load balancer, a worker and the GPU node.
+#: Kubernetes nodes per lab size and the hosts booted for it (None = every inventory host): 1 = the
+#: init control plane, with the load balancer its API endpoint lives on (kubeadm init waits for the
+#: API through it); 4 adds a worker and the GPU node.
 SIZES = {
-    1: ["bettley"],
+    1: ["allyrion", "bettley"],
     4: ["allyrion", "bettley", "erenford", "velaryon"],
     13: None,
 }
+#: The health suites of what a deploy converges; a deploy not listed gets every suite (site).
+SUITES = {"kubernetes": "base,node_base,haproxy,containerd,kubernetes_node,kubeadm,gpu"}
 
 
 def converge(size: int, name: str) -> list[Sample]:
@@ -49,7 +53,8 @@ def converge(size: int, name: str) -> list[Sample]:
         seconds, report = deploy(inventory, name, "--dry")
         planned = {"planned_changes": report.change_count}
         samples.append(emit(Sample(f"--dry plan ({size} nodes)", seconds, planned, changed_operations(report))))
-        samples.append(emit(health_suite(inventory, f"health suite ({size} nodes)")))
+        suites = ["--capability", SUITES[name]] if name in SUITES else []
+        samples.append(emit(health_suite(inventory, f"health suite ({size} nodes)", *suites)))
     return samples
 
 

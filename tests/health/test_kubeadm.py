@@ -15,13 +15,14 @@ import shlex
 import pytest
 
 from facts.kubeadm import PkiCertificates
+from facts.kubernetes import ADMIN_KUBECONFIG
 from goldentooth.etcd import exec_arguments, membership_problems
 from goldentooth.health.checks import addresses_on, file_content, listeners, unit_state
 from goldentooth import static_pods
 from goldentooth.static_pods import mirror_pods
 from goldentooth.kubeadm_state import STATIC_PODS
 
-KUBECTL = "kubectl --kubeconfig /etc/kubernetes/admin.conf"
+KUBECTL = f"kubectl --kubeconfig {ADMIN_KUBECONFIG}"
 CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
 CERTS = ("ca.crt", "ca.key", "apiserver.crt", "apiserver.key", "apiserver-kubelet-client.crt", "apiserver-etcd-client.crt",
          "front-proxy-ca.crt", "front-proxy-client.crt", "etcd/ca.crt", "etcd/server.crt", "etcd/peer.crt",
@@ -45,11 +46,16 @@ def text(node, path: str) -> str:
 
 
 @pytest.fixture
-def api(cluster, hosts, connect):
-    """kubectl JSON from the init node, where the admin kubeconfig lives."""
+def admin(cluster, hosts, connect):
+    """The init node, where the admin kubeconfig lives (skipped when it is not among the chosen hosts)."""
     if cluster.init_node not in hosts:
         pytest.skip(f"the init node {cluster.init_node} is not among the chosen hosts")
-    admin = connect(cluster.init_node)
+    return connect(cluster.init_node)
+
+
+@pytest.fixture
+def api(admin):
+    """kubectl JSON from the init node."""
     return lambda *args: json.loads(admin.check_output(f"{KUBECTL} {shlex.join(args)} -o json"))
 
 
@@ -183,18 +189,13 @@ def test_uploaded_configuration(api, cluster):
         assert line in config
 
 
-def test_etcd_has_every_control_plane_healthy(cluster, hosts, connect):
-    if cluster.init_node not in hosts:
-        pytest.skip(f"the init node {cluster.init_node} is not among the chosen hosts")
-    admin = connect(cluster.init_node)
+def test_etcd_has_every_control_plane_healthy(cluster, admin):
     run = lambda *args: admin.check_output(f"{KUBECTL} {shlex.join(exec_arguments(cluster.init_node, *args))}").splitlines()
     assert membership_problems(run("member", "list"), run("endpoint", "health", "--cluster"), cluster.names("k8s_control_plane")) == []
 
 
-def test_no_bootstrap_token_left_by_a_finished_run(cluster, hosts, connect):
-    if cluster.init_node not in hosts:
-        pytest.skip(f"the init node {cluster.init_node} is not among the chosen hosts")
-    tokens = connect(cluster.init_node).check_output("kubeadm token list -o json")
+def test_no_bootstrap_token_left_by_a_finished_run(admin):
+    tokens = admin.check_output("kubeadm token list -o json")
     assert "goldentooth join" not in tokens
 
 
